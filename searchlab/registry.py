@@ -1,0 +1,83 @@
+"""Find spaces by name (entry-point group ``searchlab.spaces``) or by dotted path.
+
+A third-party package registers a space in its own ``pyproject.toml``::
+
+    [project.entry-points."searchlab.spaces"]
+    myspace = "mypkg.module:MySpace"
+
+or a user names it directly: ``load_space("mypkg.module:MySpace")``.
+
+Example:
+    >>> from searchlab.registry import available_spaces, load_space
+    >>> "nb201" in available_spaces()
+    True
+    >>> load_space("spaces.nb201:Nb201Space", num_classes=100).num_classes
+    100
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any
+
+from searchlab.space import Space, SpaceError
+
+GROUP = "searchlab.spaces"
+
+
+class UnknownSpaceError(SpaceError):
+    """No space goes by that name or path, or its plugin failed to load."""
+
+
+def available_spaces() -> dict[str, str]:
+    """Registered space names mapped to their ``module:Class`` targets."""
+    return {ep.name: ep.value for ep in entry_points(group=GROUP)}
+
+
+def _import(target: str, label: str) -> type:
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise UnknownSpaceError(f"space {label!r}: {target!r} is not of the form 'module:Class'")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise UnknownSpaceError(
+            f"space {label!r}: importing module {module_name!r} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise UnknownSpaceError(f"space {label!r}: module {module_name!r} has no {attr!r}")
+        obj = getattr(obj, part)
+    if not (isinstance(obj, type) and issubclass(obj, Space)):
+        raise UnknownSpaceError(f"space {label!r}: {target!r} is not a searchlab Space subclass")
+    return obj
+
+
+def space_class(name: str) -> type:
+    """The Space subclass registered as ``name`` or found at dotted path ``module:Class``."""
+    if ":" in name:
+        return _import(name, name)
+    registered = available_spaces()
+    if name not in registered:
+        known = ", ".join(sorted(registered)) or "none"
+        raise UnknownSpaceError(
+            f"unknown space {name!r}; registered spaces: {known} "
+            "(or give a dotted path 'module:Class')"
+        )
+    return _import(registered[name], name)
+
+
+def load_space(name: str, **kwargs: Any) -> Space:
+    """Instantiate a space by registered name or dotted path, with keyword arguments."""
+    cls = space_class(name)
+    try:
+        return cls(**kwargs)
+    except SpaceError:
+        raise
+    except Exception as exc:
+        raise UnknownSpaceError(
+            f"space {name!r}: constructing {cls.__name__}({kwargs}) failed: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
