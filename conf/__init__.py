@@ -1,0 +1,1 @@
+"""Hydra configs of the searchlab command (installed as the package searchlab.conf)."""

@@ -88,7 +88,9 @@ def _attr(node: onnx.NodeProto, name: str) -> int:
     return 0
 
 
-def random_weights(model: onnx.ModelProto, seed: int = 0, scale: float = 0.1) -> dict[str, np.ndarray]:
+def random_weights(
+    model: onnx.ModelProto, seed: int = 0, scale: float = 0.1
+) -> dict[str, np.ndarray]:
     """Random float32 values for every weight input, for running a weight-free graph."""
     rng = np.random.default_rng(seed)
     return {

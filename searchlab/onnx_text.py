@@ -18,6 +18,8 @@ Example:
 
 from __future__ import annotations
 
+import re
+
 import onnx
 import onnx.checker
 import onnx.defs
@@ -123,8 +125,11 @@ def parse_text(text: str, source: str = "<text>") -> onnx.ModelProto:
     try:
         return onnx.parser.parse_model(text)
     except Exception as exc:  # the parser raises a bare ParseError with a C++ message
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise OnnxTextError(f"{source}: not valid ONNX text: {first}") from None
+        message = exc.args[0] if exc.args else type(exc).__name__
+        if isinstance(message, bytes):
+            message = message.decode("utf-8", "replace")
+        message = " ".join(str(message).split())
+        raise OnnxTextError(f"{source}: not valid ONNX text: {message}") from None
 
 
 def check_text(text: str, source: str = "<text>") -> onnx.ModelProto:
@@ -173,10 +178,18 @@ def drop_default_attributes(model: onnx.ModelProto) -> onnx.ModelProto:
                 default = spec.default_value if spec is not None else None
                 if default is not None and default.type == attr.type and _same(default, attr):
                     continue
+                if attr.name in _UNIT_DEFAULTS and all(
+                    v == _UNIT_DEFAULTS[attr.name] for v in attr.ints
+                ):
+                    continue
                 keep.append(attr)
             del node.attribute[:]
             node.attribute.extend(keep)
     return out
+
+
+# attributes whose schema gives no default value but whose documented default is all 1 / all 0
+_UNIT_DEFAULTS = {"strides": 1, "dilations": 1, "pads": 0}
 
 
 def _same(a: AttributeProto, b: AttributeProto) -> bool:
@@ -197,6 +210,7 @@ def canonical_model(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, 
     out, _ = strip_weights(model)
     out = drop_default_attributes(out)
     out.graph.doc_string = ""
+    _rename_invalid_identifiers(out.graph)
     weights = list(weight_inputs(out))
     taken = {v.name for v in out.graph.input} | {o for n in out.graph.node for o in n.output}
     renames: dict[str, str] = {}
@@ -222,6 +236,30 @@ def canonical_model(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, 
 def canonical_text(model: onnx.ModelProto) -> str:
     """The canonical compact text of any model (see :func:`canonical_model`)."""
     return to_text(canonical_model(model)[0])
+
+
+def _rename_invalid_identifiers(graph: onnx.GraphProto) -> None:
+    """Give values the text syntax cannot name (``3``, ``/conv/Conv_output_0``) valid names."""
+    names = [v.name for v in graph.input] + [o for n in graph.node for o in n.output]
+    taken = set(names)
+    renames = {}
+    for name in names:
+        if name and not _IDENTIFIER.fullmatch(name) and name not in renames:
+            new = _identifier(name)
+            while new in taken:
+                new = "_" + new
+            renames[name] = new
+            taken.add(new)
+    if not renames:
+        return
+    for value in list(graph.input) + list(graph.output) + list(graph.value_info):
+        value.name = renames.get(value.name, value.name)
+    for node in graph.node:
+        node.input[:] = [renames.get(n, n) for n in node.input]
+        node.output[:] = [renames.get(n, n) for n in node.output]
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _identifier(name: str) -> str:

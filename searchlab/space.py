@@ -26,10 +26,13 @@ Example (a complete space, two layers of widths to choose):
     ...         ins = [vi("x", TensorProto.FLOAT, ["N", 4]), vi("w0", TensorProto.FLOAT, [a, 4]),
     ...                vi("b0", TensorProto.FLOAT, [a]), vi("w1", TensorProto.FLOAT, [b, a]),
     ...                vi("b1", TensorProto.FLOAT, [b])]
-    ...         graph = helper.make_graph(nodes, "widths", ins, [vi("y", TensorProto.FLOAT, ["N", b])])
-    ...         return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    ...         out = [vi("y", TensorProto.FLOAT, ["N", b])]
+    ...         graph = helper.make_graph(nodes, "widths", ins, out)
+    ...         opset = [helper.make_opsetid("", 17)]
+    ...         return helper.make_model(graph, opset_imports=opset, ir_version=8)
     ...     def _torch(self, g):
-    ...         return torch.nn.Sequential(torch.nn.Linear(4, g[0]), torch.nn.ReLU(), torch.nn.Linear(g[0], g[1]))
+    ...         lin = torch.nn.Linear
+    ...         return torch.nn.Sequential(lin(4, g[0]), torch.nn.ReLU(), lin(g[0], g[1]))
     ...     def _export_weights(self, g, module):
     ...         p = [t.detach().numpy() for t in module.parameters()]
     ...         return dict(zip(["w0", "b0", "w1", "b1"], p))
@@ -198,7 +201,9 @@ class Space(ABC):
         self._own(candidate)
         return self._call("to_torch", self._torch, candidate.genotype)
 
-    def export_weights(self, candidate: Candidate, module: torch.nn.Module) -> dict[str, np.ndarray]:
+    def export_weights(
+        self, candidate: Candidate, module: torch.nn.Module
+    ) -> dict[str, np.ndarray]:
         """Values for the ONNX weight inputs from a module built by :meth:`to_torch`."""
         self._own(candidate)
         _, renames = self._canonical(candidate.genotype)
@@ -223,8 +228,10 @@ class Space(ABC):
     def _canonical(self, genotype: Any) -> tuple[onnx.ModelProto, dict[str, str]]:
         model = self._call("to_onnx", self._onnx, genotype)
         if not isinstance(model, onnx.ModelProto):
-            raise SpaceError(f"space {self.name!r}: _onnx returned {type(model).__name__}, "
-                             "not an onnx.ModelProto")
+            raise SpaceError(
+                f"space {self.name!r}: _onnx returned {type(model).__name__}, "
+                "not an onnx.ModelProto"
+            )
         return canonical_model(model)
 
     def _costs(self, candidate: Candidate) -> tuple[int, int]:

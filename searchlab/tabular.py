@@ -112,7 +112,9 @@ class TabularBenchmark:
             )
         return row
 
-    def lookup(self, candidate: Candidate, columns: Sequence[str] | None = None) -> dict[str, float]:
+    def lookup(
+        self, candidate: Candidate, columns: Sequence[str] | None = None
+    ) -> dict[str, float]:
         """Metrics of a candidate (all columns, or the ones asked for)."""
         row = self.row_of(candidate)
         cols = self.columns if columns is None else list(columns)

@@ -66,7 +66,7 @@ def check_text_parses(space: Space, n: int = 5) -> None:
 
 
 def check_keys(space: Space, n: int = 5) -> None:
-    """Keys hash the text; genotypes round-trip through their string; keys agree across processes."""
+    """Keys hash the text; genotype strings round-trip; keys agree across processes."""
     cands = _draw(space, 6, n)
     for c in cands:
         assert c.key == text_key(c.text)
@@ -84,10 +84,16 @@ def check_keys(space: Space, n: int = 5) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     genotypes = json.dumps([json.loads(c.genotype_json()) for c in cands])
     proc = subprocess.run(
-        [sys.executable, "-c", code], input=genotypes, capture_output=True, text=True, env=env,
+        [sys.executable, "-c", code],
+        input=genotypes,
+        capture_output=True,
+        text=True,
+        env=env,
         timeout=300,
     )
-    assert proc.returncode == 0, f"{space.name!r}: key check in a fresh process failed:\n{proc.stderr}"
+    assert proc.returncode == 0, (
+        f"{space.name!r}: key check in a fresh process failed:\n{proc.stderr}"
+    )
     # the child builds the space with default arguments: compare only when those reproduce it
     if cls().candidate(cands[0].genotype).key == cands[0].key:
         assert json.loads(proc.stdout) == [c.key for c in cands], "keys differ across processes"
@@ -104,7 +110,7 @@ def check_torch_forward(space: Space, n: int = 2, batch: int = 3) -> None:
 
 
 def check_onnx_matches_torch(space: Space, n: int = 3, batch: int = 2) -> None:
-    """The ONNX graph, loaded with the module's weights, gives the module's outputs (onnxruntime)."""
+    """The ONNX graph with the module's weights gives the module's outputs (onnxruntime)."""
     import onnxruntime as ort
 
     torch.manual_seed(0)
@@ -117,7 +123,8 @@ def check_onnx_matches_torch(space: Space, n: int = 3, batch: int = 2) -> None:
         expected = set(weight_inputs(model))
         assert set(weights) == expected, (
             f"{space.name!r}: export_weights names differ from the graph's weight inputs: "
-            f"missing {sorted(expected - set(weights))[:5]}, extra {sorted(set(weights) - expected)[:5]}"
+            f"missing {sorted(expected - set(weights))[:5]}, "
+            f"extra {sorted(set(weights) - expected)[:5]}"
         )
         assert sum(int(np.prod(w.shape)) for w in weights.values()) == space.params(c)
         x = torch.randn(batch, *space.input_shape)
@@ -129,7 +136,10 @@ def check_onnx_matches_torch(space: Space, n: int = 3, batch: int = 2) -> None:
         (data_name,) = data_inputs(model)
         got = session.run(None, {data_name: x.numpy()})[0]
         np.testing.assert_allclose(
-            got, want, rtol=TOLERANCE, atol=TOLERANCE,
+            got,
+            want,
+            rtol=TOLERANCE,
+            atol=TOLERANCE,
             err_msg=f"{space.name!r}: ONNX and torch differ for candidate {c.key}",
         )
 

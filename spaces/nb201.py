@@ -34,9 +34,9 @@ from onnx import TensorProto, helper
 from torch import nn
 
 from searchlab.categorical import CategoricalSpace
+from searchlab.folding import fold_bn, fold_conv_bn
 from searchlab.onnx_text import IR_VERSION, OPSET
 from searchlab.tabular import TabularBenchmark
-from searchlab.folding import fold_bn, fold_conv_bn
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: (to_node, from_node) of each edge, in the order of the benchmark's arch_str
@@ -145,8 +145,8 @@ def _cell_function(genotype: tuple[str, ...]) -> onnx.FunctionProto:
                 terms.append(("value", values[i]))
                 continue
             if op in CONV_OPS:
-                src = values[i]  # skip-only nodes alias their source: share one Relu
-                if src not in relus:
+                src = values[i]
+                if src not in relus:  # conv edges leaving one node share its Relu
                     relus[src] = f"r{i}"
                     nodes.append(helper.make_node("Relu", [src], [relus[src]]))
                 inputs += [f"w{e}", f"b{e}"]
@@ -160,9 +160,9 @@ def _cell_function(genotype: tuple[str, ...]) -> onnx.FunctionProto:
         if not terms:
             nodes.append(helper.make_node("Sub", ["x", "x"], [name]))
         elif len(terms) == 1 and terms[0][0] == "value":
-            if j < 3:  # a pure skip: later edges read the source value directly
-                values[j] = terms[0][1]
-                continue
+            # kept as its own node (not aliased) so that cells the benchmark tells apart,
+            # e.g. an op reading node 1 = skip(node 0) vs the same op reading node 0,
+            # keep distinct texts and keys
             nodes.append(helper.make_node("Identity", [terms[0][1]], [name]))
         elif len(terms) == 1:
             op_type, ins, attrs = terms[0][1]
@@ -196,7 +196,11 @@ def _res_function() -> onnx.FunctionProto:
         helper.make_node("Add", ["d", "b"], ["y"]),
     ]
     return helper.make_function(
-        "l", "res", ["x", "wa", "ba", "wb", "bb", "wd"], ["y"], nodes,
+        "l",
+        "res",
+        ["x", "wa", "ba", "wb", "bb", "wd"],
+        ["y"],
+        nodes,
         opset_imports=[helper.make_opsetid("", OPSET)],
     )
 
@@ -242,7 +246,9 @@ def build_onnx(genotype: tuple[str, ...], num_classes: int) -> onnx.ModelProto:
     vi = helper.make_tensor_value_info
     inputs = [vi("x", TensorProto.FLOAT, ["N", 3, 32, 32])]
     inputs += [vi(n, TensorProto.FLOAT, shape) for n, shape in zip(names, shapes)]
-    graph = helper.make_graph(nodes, "nb201", inputs, [vi("y", TensorProto.FLOAT, ["N", num_classes])])
+    graph = helper.make_graph(
+        nodes, "nb201", inputs, [vi("y", TensorProto.FLOAT, ["N", num_classes])]
+    )
     model = helper.make_model(
         graph,
         opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("l", 1)],

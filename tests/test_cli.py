@@ -1,0 +1,58 @@
+"""The searchlab command: listing, sampling, writing texts, one-line errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from searchlab.cli import main
+from searchlab.onnx_text import check_text
+
+
+def test_sample_prints_and_writes(tmp_path, capsys):
+    assert main(["sample", "space=nb201", "n=4", "seed=3", f"out={tmp_path}"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines()[1:] if not line.startswith("wrote")]
+    assert len(rows) == 4
+    records = [
+        json.loads(line) for line in (tmp_path / "candidates.jsonl").read_text().splitlines()
+    ]
+    assert len(records) == 4
+    for rec in records:
+        text = (tmp_path / f"{rec['key']}.onnx.txt").read_text()
+        check_text(text)
+        assert rec["params"] > 0 and rec["flops"] > 0
+
+
+def test_sample_is_seeded(capsys):
+    main(["sample", "n=3", "seed=5"])
+    first = capsys.readouterr().out
+    main(["sample", "n=3", "seed=5"])
+    assert capsys.readouterr().out == first
+
+
+def test_spaces_lists_metrics(capsys):
+    assert main(["spaces"]) == 0
+    out = capsys.readouterr().out
+    assert "nb201" in out and "acc_cifar10_test" in out and "lat_ms_hwnb_pixel3" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sample", "space=nope"], "unknown space 'nope'"),
+        (["sample", "n=abc"], "could not be converted to Integer"),
+        (["sample", "n=0"], "n must be at least 1"),
+        (["sample", "bogus=1"], "Could not override 'bogus'"),
+        (["sample", "space.args.num_classes=7"], "num_classes must be 10, 100 or 120"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+    ],
+)
+def test_errors_are_one_clear_line(args, message):
+    proc = subprocess.run(
+        [sys.executable, "-m", "searchlab.cli", *args], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr

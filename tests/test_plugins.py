@@ -1,0 +1,78 @@
+"""Third-party spaces plug in by dotted path and by entry point, without edits to searchlab."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from searchlab import SpaceError, available_spaces, load_space
+from searchlab.registry import UnknownSpaceError
+from searchlab.testing import SpaceConformance, check_space
+
+TESTS = Path(__file__).parent
+
+
+class TestThirdPartyConformance(SpaceConformance):
+    def make_space(self):
+        return load_space("plugin_space:MlpSpace")
+
+
+@pytest.fixture
+def entry_point_dir(tmp_path, monkeypatch):
+    """A fake installed distribution registering the toy space under the searchlab group."""
+    dist = tmp_path / "toy_plugin-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-plugin\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[searchlab.spaces]\ntoy = plugin_space:MlpSpace\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_dotted_path_loads_and_samples():
+    space = load_space("plugin_space:MlpSpace")
+    c = space.sample(np.random.default_rng(0))
+    assert c.space == "toy_mlp" and space.params(c) > 0
+
+
+def test_entry_point_registration(entry_point_dir):
+    assert available_spaces()["toy"] == "plugin_space:MlpSpace"
+    space = load_space("toy")
+    check_space(space)
+
+
+def test_entry_point_space_from_cli(entry_point_dir):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(entry_point_dir), str(TESTS)]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "searchlab.cli", "sample", "space=toy", "n=3", "seed=1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line and not line.startswith("key")]
+    assert len(rows) == 3
+
+
+def test_plugin_that_raises_gives_one_clear_error():
+    space = load_space("plugin_space:BrokenMutateSpace")
+    c = space.sample(np.random.default_rng(0))
+    with pytest.raises(SpaceError, match="'broken_mutate': mutate raised RuntimeError: plugin bug"):
+        space.mutate(c, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("no_such_space", "unknown space 'no_such_space'"),
+        ("plugin_space:Nope", "has no 'Nope'"),
+        ("no_such_module:Space", "importing module 'no_such_module' failed"),
+        ("numpy:ndarray", "is not a searchlab Space subclass"),
+    ],
+)
+def test_unknown_spaces(name, message):
+    with pytest.raises(UnknownSpaceError, match=message):
+        load_space(name)
