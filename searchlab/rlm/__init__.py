@@ -1,0 +1,1 @@
+"""The Regression Language Model: tokenizers, encoder-decoder, constrained decoding, training."""
