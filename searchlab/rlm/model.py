@@ -66,13 +66,19 @@ class Attention(nn.Module):
         return self.split(k), self.split(v)
 
     def attend(
-        self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-        mask: torch.Tensor | None = None, causal: bool = False,
+        self,
+        x: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        causal: bool = False,
     ) -> torch.Tensor:
         """Queries from x [B, Q, d] against keys/values [B, H, S, dh]."""
         q = self.split(self.q(x))
         drop = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop, is_causal=causal)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=drop, is_causal=causal
+        )
         b, _, t, _ = y.shape
         return self.out(y.transpose(1, 2).reshape(b, t, self.h * self.dh))
 
@@ -82,7 +88,9 @@ class FeedForward(nn.Sequential):
 
     def __init__(self, cfg: RlmConfig) -> None:
         super().__init__(
-            nn.Linear(cfg.d_model, cfg.d_ff), nn.GELU(), nn.Linear(cfg.d_ff, cfg.d_model),
+            nn.Linear(cfg.d_model, cfg.d_ff),
+            nn.GELU(),
+            nn.Linear(cfg.d_ff, cfg.d_model),
             nn.Dropout(cfg.dropout),
         )
 
@@ -113,8 +121,12 @@ class DecoderLayer(nn.Module):
         self.ln3, self.mlp = nn.LayerNorm(cfg.d_model), FeedForward(cfg)
 
     def forward(
-        self, x: torch.Tensor, self_kv: tuple[torch.Tensor, torch.Tensor] | None,
-        cross_kv: tuple[torch.Tensor, torch.Tensor], mem_mask: torch.Tensor, samples: int = 1,
+        self,
+        x: torch.Tensor,
+        self_kv: tuple[torch.Tensor, torch.Tensor] | None,
+        cross_kv: tuple[torch.Tensor, torch.Tensor],
+        mem_mask: torch.Tensor,
+        samples: int = 1,
     ) -> torch.Tensor:
         """x [B*samples, T, d]. Without ``self_kv`` attend causally over x itself."""
         h = self.ln1(x)
@@ -158,7 +170,9 @@ class RegressionLM(nn.Module):
     def encode(self, ids: torch.Tensor, pad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encoder memory [B, S, d] and its attention mask [B, 1, 1, S] (True = attend)."""
         if ids.shape[1] > self.cfg.max_input:
-            raise ValueError(f"input of {ids.shape[1]} tokens exceeds max_input {self.cfg.max_input}")
+            raise ValueError(
+                f"input of {ids.shape[1]} tokens exceeds max_input {self.cfg.max_input}"
+            )
         pos = torch.arange(ids.shape[1], device=ids.device)
         x = self.embed(ids) + self.enc_pos(pos)
         mask = (~pad)[:, None, None, :]
@@ -171,8 +185,12 @@ class RegressionLM(nn.Module):
         return [layer.cross.keys_values(memory) for layer in self.decoder]
 
     def decode(
-        self, dec_ids: torch.Tensor, cross: list[tuple[torch.Tensor, torch.Tensor]],
-        mem_mask: torch.Tensor, samples: int = 1, start: int = 0,
+        self,
+        dec_ids: torch.Tensor,
+        cross: list[tuple[torch.Tensor, torch.Tensor]],
+        mem_mask: torch.Tensor,
+        samples: int = 1,
+        start: int = 0,
         cache: list[tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> torch.Tensor:
         """Logits [B*samples, T, num_vocab] for decoder tokens at positions start..start+T-1.
@@ -195,13 +213,18 @@ class RegressionLM(nn.Module):
             x = layer(x, self_kv, cross[i], mem_mask, samples)
         return self.head(self.dec_ln(x))
 
-    def new_cache(self, batch: int, device: torch.device) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def new_cache(
+        self, batch: int, device: torch.device
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Empty self-attention caches for ``batch`` sequences."""
         h, dh = self.cfg.n_heads, self.cfg.d_model // self.cfg.n_heads
         shape = (batch, h, self.cfg.max_output, dh)
         dtype = self.embed.weight.dtype
         return [
-            (torch.zeros(shape, device=device, dtype=dtype), torch.zeros(shape, device=device, dtype=dtype))
+            (
+                torch.zeros(shape, device=device, dtype=dtype),
+                torch.zeros(shape, device=device, dtype=dtype),
+            )
             for _ in self.decoder
         ]
 

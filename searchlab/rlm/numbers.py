@@ -30,7 +30,9 @@ class NumberTokenizer:
 
     def __init__(self, digits: int = 4, min_exp: int = -10, max_exp: int = 10) -> None:
         if digits < 1 or min_exp > max_exp:
-            raise ValueError(f"need digits >= 1 and min_exp <= max_exp, got {digits}, {min_exp}, {max_exp}")
+            raise ValueError(
+                f"need digits >= 1 and min_exp <= max_exp, got {digits}, {min_exp}, {max_exp}"
+            )
         self.digits, self.min_exp, self.max_exp = digits, min_exp, max_exp
         self.vocab = ["<+>", "<->"] + [f"<{d}>" for d in range(10)]
         self.vocab += [f"<E{e}>" for e in range(min_exp, max_exp + 1)]
@@ -53,7 +55,7 @@ class NumberTokenizer:
         return [self.vocab[i] for i in self.encode(value)]
 
     def encode(self, value: float) -> list[int]:
-        """Token ids of a value; NaN/inf raise ValueError, out-of-range values clip with a warning."""
+        """Token ids of a value; NaN/inf raise ValueError, out-of-range values clip, warning."""
         value = float(value)
         if not math.isfinite(value):
             raise ValueError(f"cannot tokenize non-finite value {value!r}")
@@ -68,7 +70,8 @@ class NumberTokenizer:
         if a > self.max_value:
             warnings.warn(
                 f"{a!r} exceeds the largest number ({self.max_value!r}); clipped",
-                NumberRangeWarning, stacklevel=3,
+                NumberRangeWarning,
+                stacklevel=3,
             )
             return 10**self.digits - 1, self.max_exp
         # scientific formatting rounds correctly, including 9.9995 -> 1.000e+01
@@ -82,7 +85,8 @@ class NumberTokenizer:
             if mantissa == 0 and a > 0:
                 warnings.warn(
                     f"{a!r} is below the smallest number ({self.min_value!r}); rounded to 0",
-                    NumberRangeWarning, stacklevel=3,
+                    NumberRangeWarning,
+                    stacklevel=3,
                 )
         return mantissa, exp
 

@@ -1,0 +1,113 @@
+"""Checkpoint folders: safetensors weights, JSON config, tokenizer, and a model card.
+
+A folder holds ``model.safetensors`` (float32 weights), ``config.json`` (network,
+number format, format version), ``tokenizer.json`` and ``model_card.json`` (which rows, by
+candidate key, and which columns the weights were trained on). Anything missing, corrupt or
+from another format version raises :class:`CheckpointError` naming the file.
+
+Example:
+    >>> from searchlab.rlm.checkpoint import read_json, CheckpointError
+    >>> try:
+    ...     read_json("/nonexistent/config.json")
+    ... except CheckpointError as e:
+    ...     print(str(e).split(":")[0])
+    checkpoint file /nonexistent/config.json is missing
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+FORMAT = "searchlab-rlm"
+VERSION = 1
+FILES = ("config.json", "model.safetensors", "tokenizer.json", "model_card.json")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint folder is missing, corrupt or incompatible."""
+
+
+def read_json(path: str | Path) -> dict[str, Any]:
+    """A JSON object from a checkpoint file, or CheckpointError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint file {path} is missing: not a searchlab checkpoint")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"checkpoint file {path} is corrupt: {exc}") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"checkpoint file {path} does not hold a JSON object")
+    return data
+
+
+def write_folder(
+    directory: str | Path,
+    state: dict[str, torch.Tensor],
+    config: dict[str, Any],
+    card: dict[str, Any],
+    save_tokenizer: Any,
+) -> Path:
+    """Write a checkpoint folder atomically enough: files first, config (the marker) last."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cpu = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in state.items()}
+    save_file(cpu, str(directory / "model.safetensors"))
+    save_tokenizer(directory)
+    (directory / "model_card.json").write_text(json.dumps(card, indent=1, sort_keys=True) + "\n")
+    full = {"format": FORMAT, "version": VERSION, **config}
+    (directory / "config.json").write_text(json.dumps(full, indent=1, sort_keys=True) + "\n")
+    return directory
+
+
+def read_folder(
+    directory: str | Path,
+) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
+    """(config, float32 state dict, model card) of a checkpoint folder, validated."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"checkpoint {directory} is not a folder")
+    config = read_json(directory / "config.json")
+    if config.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{directory / 'config.json'}: format {config.get('format')!r} is not {FORMAT!r}"
+        )
+    if config.get("version") != VERSION:
+        raise CheckpointError(
+            f"{directory / 'config.json'}: checkpoint version "
+            f"{config.get('version')!r}, this searchlab reads version {VERSION}"
+        )
+    weights = directory / "model.safetensors"
+    if not weights.is_file():
+        raise CheckpointError(f"checkpoint file {weights} is missing")
+    try:
+        state = {k: v.float() for k, v in load_file(str(weights)).items()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"checkpoint file {weights} is corrupt: {exc}") from None
+    card = read_json(directory / "model_card.json")
+    return config, state, card
+
+
+def check_state(
+    state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], where: Path
+) -> None:
+    """Same tensor names and shapes as the network built from the config, or CheckpointError."""
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        raise CheckpointError(
+            f"{where}: weights do not fit the config (missing {missing[:3]}, "
+            f"unexpected {extra[:3]})"
+        )
+    for name, tensor in expected.items():
+        if tuple(state[name].shape) != tuple(tensor.shape):
+            raise CheckpointError(
+                f"{where}: weight {name!r} has shape {tuple(state[name].shape)}, "
+                f"the config needs {tuple(tensor.shape)}"
+            )

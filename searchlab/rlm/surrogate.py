@@ -1,0 +1,190 @@
+"""RegressionLanguageModel: create or load an RLM, fit or fine-tune it, predict densities.
+
+Example:
+    >>> from searchlab.rlm.surrogate import RegressionLanguageModel
+    >>> from searchlab.rlm.train import Example, TrainConfig
+    >>> texts = [f"g{i} (x) => (y) {{ y = Relu (x) }}" for i in range(6)]
+    >>> rlm = RegressionLanguageModel.create(texts, vocab_size=300, d_model=32, enc_layers=1,
+    ...                                      dec_layers=1, d_ff=64, n_heads=2, device="cpu")
+    >>> _ = rlm.fit([Example(t, ("y",), (float(i),)) for i, t in enumerate(texts)],
+    ...             cfg=TrainConfig(epochs=1), log=lambda s: None)
+    >>> rlm.predict(texts[:2], ["y"], k=3).samples.shape
+    (2, 3, 1)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from searchlab.candidate import text_key
+from searchlab.rlm.checkpoint import CheckpointError, check_state, read_folder, write_folder
+from searchlab.rlm.decode import Density, sample_numbers
+from searchlab.rlm.model import RegressionLM, RlmConfig, pick_device
+from searchlab.rlm.numbers import NumberTokenizer
+from searchlab.rlm.text import TextTokenizer, TokenizerError
+from searchlab.rlm.train import Encoder, Example, TrainConfig, TrainResult, train
+
+
+class RegressionLanguageModel:
+    """Tokenizers + network + model card: the surrogate searchlab scores candidates with."""
+
+    def __init__(
+        self,
+        net: RegressionLM,
+        text_tok: TextTokenizer,
+        num_tok: NumberTokenizer,
+        card: dict[str, Any] | None = None,
+        device: str = "auto",
+    ) -> None:
+        self.device = pick_device(device)
+        self.net = net.to(self.device).eval()
+        self.text_tok, self.num_tok = text_tok, num_tok
+        self.card: dict[str, Any] = card or {"trained_on": [], "fits": []}
+        self.encoder = Encoder(text_tok, num_tok, net.cfg.max_input)
+        self.name = self.card.get("name", "unsaved")
+
+    @classmethod
+    def create(
+        cls,
+        corpus: Sequence[str],
+        vocab_size: int = 2048,
+        digits: int = 4,
+        min_exp: int = -10,
+        max_exp: int = 10,
+        device: str = "auto",
+        seed: int = 0,
+        **net_sizes: Any,
+    ) -> RegressionLanguageModel:
+        """A fresh model whose input tokenizer is learned on ``corpus`` (candidate texts)."""
+        text_tok = TextTokenizer.train(corpus, vocab_size=vocab_size)
+        num_tok = NumberTokenizer(digits=digits, min_exp=min_exp, max_exp=max_exp)
+        torch.manual_seed(seed)
+        cfg = RlmConfig(vocab_size=text_tok.vocab_size, num_vocab=len(num_tok.vocab), **net_sizes)
+        return cls(RegressionLM(cfg), text_tok, num_tok, device=device)
+
+    # ----- persistence -------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write the checkpoint folder (weights, config, tokenizer, model card)."""
+        directory = Path(directory)
+        self.card["name"] = self.name = directory.name
+        config = {"model": self.net.cfg.to_dict(), "numbers": self.num_tok.config()}
+        return write_folder(directory, self.net.state_dict(), config, self.card, self.text_tok.save)
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str = "auto") -> RegressionLanguageModel:
+        """Read a checkpoint folder; CheckpointError names whatever is wrong with it."""
+        directory = Path(directory)
+        config, state, card = read_folder(directory)
+        try:
+            cfg = RlmConfig(**config["model"])
+            num_tok = NumberTokenizer(**config["numbers"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{directory / 'config.json'}: bad model config: {exc}") from None
+        try:
+            text_tok = TextTokenizer.load(directory)
+        except TokenizerError as exc:
+            raise CheckpointError(str(exc)) from None
+        if text_tok.vocab_size != cfg.vocab_size:
+            raise CheckpointError(
+                f"{directory}: tokenizer has {text_tok.vocab_size} tokens, "
+                f"the model {cfg.vocab_size}"
+            )
+        net = RegressionLM(cfg)
+        check_state(state, net.state_dict(), directory / "model.safetensors")
+        net.load_state_dict(state)
+        card.setdefault("name", directory.name)
+        return cls(net, text_tok, num_tok, card, device)
+
+    # ----- training ----------------------------------------------------------------------
+    def fit(
+        self,
+        train_set: Sequence[Example],
+        val_set: Sequence[Example] = (),
+        cfg: TrainConfig | None = None,
+        log: Callable[[str], None] = print,
+        source: dict[str, Any] | None = None,
+        extend_tokenizer: bool = True,
+    ) -> TrainResult:
+        """Train (or fine-tune) on examples; record what was seen in the model card."""
+        cfg = cfg or TrainConfig()
+        if extend_tokenizer:
+            self._extend([ex.text for ex in train_set])
+        result = train(self.net, self.encoder, train_set, val_set, cfg, log)
+        self.card.setdefault("trained_on", []).append(
+            {
+                **(source or {}),
+                "columns": sorted({o for ex in train_set for o in ex.objectives}),
+                "keys": sorted({text_key(ex.text) for ex in train_set}),
+            }
+        )
+        self.card.setdefault("fits", []).append(
+            {
+                "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "examples": len(train_set),
+                "validation_examples": len(val_set),
+                "best_epoch": result.best_epoch,
+                "best_val_tau": result.best_tau,
+                "seconds": round(result.seconds, 1),
+                "train_config": cfg.to_dict(),
+            }
+        )
+        return result
+
+    def _extend(self, texts: Sequence[str]) -> None:
+        bigger = self.text_tok.extend(texts)
+        if bigger.vocab_size > self.text_tok.vocab_size:
+            self.net.grow_vocab(bigger.vocab_size)
+            self.net.to(self.device)
+            self.text_tok = bigger
+            self.encoder = Encoder(bigger, self.num_tok, self.net.cfg.max_input)
+
+    # ----- prediction --------------------------------------------------------------------
+    def predict(
+        self,
+        texts: Sequence[str],
+        objectives: Sequence[str],
+        k: int = 8,
+        temperature: float = 1.0,
+        seed: int = 0,
+        batch_size: int = 256,
+        use_cache: bool = True,
+    ) -> Density:
+        """k samples per text of each objective, decoded jointly in the order given."""
+        objectives = tuple(objectives)
+        if not objectives:
+            raise ValueError("predict needs at least one objective")
+        self.encoder.warm(texts)
+        order = sorted(
+            range(len(texts)), key=lambda i: len(self.encoder.input_ids(texts[i], objectives))
+        )
+        samples = np.zeros((len(texts), k, len(objectives)))
+        self.net.eval()
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            ids, pad = self.encoder.batch([(texts[i], objectives) for i in idx])
+            samples[idx] = sample_numbers(
+                self.net,
+                ids.to(self.device),
+                pad.to(self.device),
+                self.num_tok,
+                len(objectives),
+                k=k,
+                temperature=temperature,
+                seed=seed + start,
+                use_cache=use_cache,
+            )
+        return Density(list(objectives), samples)
+
+    def seen_keys(self, column: str | None = None) -> set[str]:
+        """Candidate keys the model trained on (for one column, or any)."""
+        out: set[str] = set()
+        for group in self.card.get("trained_on", []):
+            if column is None or column in group.get("columns", []):
+                out.update(group.get("keys", []))
+        return out

@@ -1,0 +1,244 @@
+"""Training: cross-entropy on number tokens, AdamW, early stopping on validation Kendall tau.
+
+An example is one candidate text with one or more objectives and their values. Examples of
+different spaces and targets share batches; values are never normalized: the P10 tokens
+carry each target's scale in its exponent.
+
+Example:
+    >>> from searchlab.rlm.train import Example
+    >>> Example("g (float[N] x) => (float[N] y) {...}", ("acc",), (91.2,)).objectives
+    ('acc',)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.stats import kendalltau
+
+from searchlab.rlm.decode import sample_numbers
+from searchlab.rlm.model import RegressionLM
+from searchlab.rlm.numbers import NumberTokenizer
+
+
+@dataclass(frozen=True)
+class Example:
+    """One training row: a text and values of objectives decoded in this order."""
+
+    text: str
+    objectives: tuple[str, ...]
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.objectives) != len(self.values) or not self.objectives:
+            raise ValueError(
+                f"example needs one value per objective, got {self.objectives} and {self.values}"
+            )
+        for name, value in zip(self.objectives, self.values):
+            if not math.isfinite(value):
+                raise ValueError(f"objective {name!r} has non-finite value {value!r}")
+
+
+@dataclass
+class TrainConfig:
+    """Optimization settings."""
+
+    epochs: int = 60
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    patience: int = 8
+    grad_clip: float = 1.0
+    seed: int = 0
+    max_minutes: float | None = None
+    eval_batch: int = 256
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain dict for JSON."""
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """What training did: per-epoch history, the best epoch and its validation tau."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = -1
+    best_tau: float = float("nan")
+    seconds: float = 0.0
+    examples_seen: int = 0
+
+
+class Encoder:
+    """Turns examples into padded token tensors; caches each distinct text's ids."""
+
+    def __init__(self, text_tok: object, num_tok: NumberTokenizer, max_input: int) -> None:
+        self.text_tok, self.num_tok, self.max_input = text_tok, num_tok, max_input
+        self._texts: dict[str, list[int]] = {}
+        self._prefixes: dict[tuple[str, ...], list[int]] = {}
+
+    def input_ids(self, text: str, objectives: tuple[str, ...]) -> list[int]:
+        """[BOS] objective names [SEP] text, truncated to the model's input length."""
+        if objectives not in self._prefixes:
+            names = self.text_tok.encode(" ".join(objectives))
+            self._prefixes[objectives] = [self.text_tok.bos_id, *names, self.text_tok.sep_id]
+        if text not in self._texts:
+            self._texts[text] = self.text_tok.encode(text)
+        ids = self._prefixes[objectives] + self._texts[text]
+        return ids[: self.max_input]
+
+    def warm(self, texts: Sequence[str]) -> None:
+        """Tokenize many texts at once (the batch encoder is much faster)."""
+        todo = sorted({t for t in texts if t not in self._texts})
+        for text, ids in zip(todo, self.text_tok.encode_batch(todo)):
+            self._texts[text] = ids
+
+    def batch(
+        self, rows: Sequence[tuple[str, tuple[str, ...]]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded ids [B, S] and pad mask [B, S] (True = padding)."""
+        seqs = [self.input_ids(text, objs) for text, objs in rows]
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), self.text_tok.pad_id, dtype=torch.long)
+        for i, s in enumerate(seqs):
+            ids[i, : len(s)] = torch.tensor(s)
+        return ids, ids == self.text_tok.pad_id
+
+    def targets(self, examples: Sequence[Example]) -> torch.Tensor:
+        """Number token ids [B, T], -100 past an example's last objective."""
+        seqs = [[i for v in ex.values for i in self.num_tok.encode(v)] for ex in examples]
+        width = max(len(s) for s in seqs)
+        out = torch.full((len(seqs), width), -100, dtype=torch.long)
+        for i, s in enumerate(seqs):
+            out[i, : len(s)] = torch.tensor(s)
+        return out
+
+
+def length_batches(
+    lengths: Sequence[int], batch_size: int, rng: np.random.Generator
+) -> list[list[int]]:
+    """Shuffled batches of similar lengths (less padding), in random order."""
+    order = rng.permutation(len(lengths))
+    chunk = batch_size * 50
+    batches = []
+    for start in range(0, len(order), chunk):
+        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
+        batches += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+@torch.no_grad()
+def predict_greedy(
+    net: RegressionLM, enc: Encoder, examples: Sequence[Example], batch: int
+) -> np.ndarray:
+    """Most likely digits per objective, [N, n_objectives]; examples must share objectives."""
+    net.eval()
+    device = next(net.parameters()).device
+    n_obj = len(examples[0].objectives)
+    order = sorted(
+        range(len(examples)),
+        key=lambda i: len(enc.input_ids(examples[i].text, examples[i].objectives)),
+    )
+    out = np.zeros((len(examples), n_obj))
+    for start in range(0, len(order), batch):
+        idx = order[start : start + batch]
+        ids, pad = enc.batch([(examples[i].text, examples[i].objectives) for i in idx])
+        values = sample_numbers(
+            net, ids.to(device), pad.to(device), enc.num_tok, n_obj, k=1, temperature=0.0
+        )
+        out[idx] = values[:, 0, :]
+    return out
+
+
+def validation_tau(
+    net: RegressionLM, enc: Encoder, examples: Sequence[Example], batch: int
+) -> float:
+    """Mean Kendall tau over the validation examples' objectives (grouped by objective tuple)."""
+    groups: dict[tuple[str, ...], list[Example]] = {}
+    for ex in examples:
+        groups.setdefault(ex.objectives, []).append(ex)
+    taus = []
+    for objs, group in groups.items():
+        if len(group) < 3:
+            continue
+        pred = predict_greedy(net, enc, group, batch)
+        truth = np.array([ex.values for ex in group])
+        for j in range(len(objs)):
+            tau = kendalltau(pred[:, j], truth[:, j]).statistic
+            taus.append(0.0 if np.isnan(tau) else float(tau))
+    return float(np.mean(taus)) if taus else float("nan")
+
+
+def train(
+    net: RegressionLM,
+    enc: Encoder,
+    train_set: Sequence[Example],
+    val_set: Sequence[Example],
+    cfg: TrainConfig,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    """Train in place; restore the weights of the best validation epoch; return the history."""
+    if not train_set:
+        raise ValueError("no training examples")
+    device = next(net.parameters()).device
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    enc.warm([ex.text for ex in train_set] + [ex.text for ex in val_set])
+    lengths = [len(enc.input_ids(ex.text, ex.objectives)) for ex in train_set]
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
+    total = max(1, cfg.epochs * steps_per_epoch)
+
+    def lr_at(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return cfg.lr * (step + 1) / cfg.warmup_steps
+        progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+        return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    result, best_state, step, start = TrainResult(), None, 0, time.perf_counter()
+    stale = 0
+    for epoch in range(cfg.epochs):
+        net.train()
+        losses = []
+        for idx in length_batches(lengths, cfg.batch_size, rng):
+            batch = [train_set[i] for i in idx]
+            ids, pad = enc.batch([(ex.text, ex.objectives) for ex in batch])
+            targets = enc.targets(batch).to(device)
+            logits = net(ids.to(device), pad.to(device), targets)
+            loss = F.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100
+            )
+            for group in opt.param_groups:
+                group["lr"] = lr_at(step)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+            opt.step()
+            losses.append(loss.item())
+            step += 1
+            result.examples_seen += len(batch)
+        tau = validation_tau(net, enc, val_set, cfg.eval_batch) if val_set else float("nan")
+        elapsed = time.perf_counter() - start
+        result.history.append(
+            {"epoch": epoch, "loss": float(np.mean(losses)), "val_tau": tau, "seconds": elapsed}
+        )
+        log(f"epoch {epoch:3d}  loss {np.mean(losses):.4f}  val tau {tau:.4f}  {elapsed:6.1f}s")
+        if not val_set or np.isnan(result.best_tau) or tau > result.best_tau:
+            result.best_tau, result.best_epoch, stale = tau, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        else:
+            stale += 1
+        if stale >= cfg.patience or (cfg.max_minutes and elapsed > 60 * cfg.max_minutes):
+            break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    result.seconds = time.perf_counter() - start
+    return result

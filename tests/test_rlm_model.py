@@ -1,0 +1,170 @@
+"""The RLM: constrained decoding, KV cache, objective order, checkpoints, fitting."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchlab.rlm.checkpoint import CheckpointError
+from searchlab.rlm.decode import sample_tokens
+from searchlab.rlm.model import RegressionLM, RlmConfig
+from searchlab.rlm.numbers import NumberTokenizer
+from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.train import Example, TrainConfig
+
+TOK = NumberTokenizer(digits=3, min_exp=-4, max_exp=4)
+TINY = dict(d_model=32, n_heads=2, enc_layers=1, dec_layers=2, d_ff=64, max_input=128)
+
+
+def _net(seed):
+    torch.manual_seed(seed)
+    return RegressionLM(RlmConfig(vocab_size=60, num_vocab=len(TOK.vocab), **TINY)).eval()
+
+
+def _inputs(seed, batch=3, length=11):
+    gen = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, 60, (batch, length), generator=gen)
+    pad = torch.zeros(batch, length, dtype=torch.bool)
+    pad[0, length // 2 :] = True
+    return ids, pad
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(1, 3), st.sampled_from([0.0, 0.5, 1.0, 3.0]))
+def test_every_sample_is_a_valid_number(seed, n_obj, temperature):
+    ids, pad = _inputs(seed)
+    tokens = sample_tokens(
+        _net(seed % 7), ids, pad, TOK, n_obj, k=4, temperature=temperature, seed=seed
+    )
+    for seq in tokens.reshape(-1, n_obj, TOK.length).tolist():
+        for number in seq:
+            TOK.decode(number)  # raises on any invalid token
+
+
+def test_nonnegative_objectives_never_sample_a_minus_sign():
+    ids, pad = _inputs(1)
+    tokens = sample_tokens(_net(1), ids, pad, TOK, 2, k=16, temperature=5.0, nonnegative=True)
+    assert not (tokens[..., :: TOK.length] == TOK.ids["<->"]).any()
+
+
+@pytest.mark.parametrize("n_obj", [1, 3])
+def test_kv_cache_gives_identical_samples(n_obj):
+    net = _net(2)
+    ids, pad = _inputs(2, batch=5)
+    cached = sample_tokens(net, ids, pad, TOK, n_obj, k=6, seed=9, use_cache=True)
+    plain = sample_tokens(net, ids, pad, TOK, n_obj, k=6, seed=9, use_cache=False)
+    assert torch.equal(cached, plain)
+    other = sample_tokens(net, ids, pad, TOK, n_obj, k=6, seed=10, use_cache=True)
+    assert not torch.equal(cached, other)
+
+
+def test_samples_of_one_candidate_do_not_depend_on_the_batch():
+    net = _net(3)
+    ids, pad = _inputs(3, batch=4)
+    alone = sample_tokens(net, ids[1:2], pad[1:2], TOK, 1, k=1, temperature=0.0)
+    batched = sample_tokens(net, ids, pad, TOK, 1, k=1, temperature=0.0)
+    assert torch.equal(alone[0], batched[1])
+
+
+def _texts(n):
+    return [f"g (x) => (y) {{\nc = Conv <k={i}> (x)\ny = Relu (c)\n}}" for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A tiny model fitted on two objectives of very different scales."""
+    texts = _texts(24)
+    rlm = RegressionLanguageModel.create(texts, vocab_size=400, device="cpu", seed=0, **TINY)
+    rows = [Example(t, ("acc", "lat"), (50.0 + i, 1000.0 + 10 * i)) for i, t in enumerate(texts)]
+    rlm.fit(rows, rows[:8], TrainConfig(epochs=40, lr=3e-3, warmup_steps=10), log=lambda s: None)
+    return rlm, texts
+
+
+def test_objectives_decode_in_the_order_asked(fitted):
+    rlm, texts = fitted
+    forward = rlm.predict(texts[:5], ["acc", "lat"], k=4, temperature=0.0).median()
+    assert np.all(forward[:, 0] < 100) and np.all(forward[:, 1] > 500)
+
+
+def test_fit_records_rows_and_columns_in_the_card(fitted):
+    rlm, texts = fitted
+    from searchlab.candidate import text_key
+
+    assert rlm.seen_keys("acc") == {text_key(t) for t in texts}
+    assert rlm.seen_keys("other") == set()
+
+
+def test_checkpoint_round_trip(fitted, tmp_path):
+    rlm, texts = fitted
+    rlm.save(tmp_path / "ck")
+    again = RegressionLanguageModel.load(tmp_path / "ck", device="cpu")
+    a = rlm.predict(texts, ["acc", "lat"], k=3, seed=1).samples
+    b = again.predict(texts, ["acc", "lat"], k=3, seed=1).samples
+    np.testing.assert_array_equal(a, b)
+    assert again.seen_keys() == rlm.seen_keys()
+
+
+def _corrupt(path, name, payload):
+    (path / name).write_bytes(payload)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: _corrupt(p, "model.safetensors", b"\x00" * 20), "model.safetensors is corrupt"),
+        (
+            lambda p: _corrupt(
+                p, "model.safetensors", (p / "model.safetensors").read_bytes()[:500]
+            ),
+            "model.safetensors is corrupt",
+        ),
+        (lambda p: _corrupt(p, "config.json", b"{not json"), "config.json is corrupt"),
+        (lambda p: (p / "tokenizer.json").unlink(), "tokenizer.json"),
+        (lambda p: (p / "model_card.json").unlink(), "model_card.json is missing"),
+        (
+            lambda p: _corrupt(
+                p,
+                "config.json",
+                json.dumps({**json.loads((p / "config.json").read_text()), "version": 99}).encode(),
+            ),
+            "checkpoint version 99",
+        ),
+        (
+            lambda p: _corrupt(
+                p,
+                "config.json",
+                json.dumps(
+                    {
+                        **json.loads((p / "config.json").read_text()),
+                        "model": {
+                            **json.loads((p / "config.json").read_text())["model"],
+                            "d_model": 64,
+                        },
+                    }
+                ).encode(),
+            ),
+            "weights do not fit|has shape",
+        ),
+    ],
+)
+def test_damaged_checkpoints_are_named(fitted, tmp_path, damage, message):
+    rlm, _ = fitted
+    folder = rlm.save(tmp_path / "ck")
+    damage(folder)
+    with pytest.raises(CheckpointError, match=message):
+        RegressionLanguageModel.load(folder, device="cpu")
+
+
+def test_missing_folder_is_named(tmp_path):
+    with pytest.raises(CheckpointError, match="not a folder"):
+        RegressionLanguageModel.load(tmp_path / "nope")
+
+
+def test_examples_reject_bad_values():
+    with pytest.raises(ValueError, match="non-finite"):
+        Example("t", ("lat",), (float("nan"),))
+    with pytest.raises(ValueError, match="one value per objective"):
+        Example("t", ("a", "b"), (1.0,))
