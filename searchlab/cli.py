@@ -17,6 +17,12 @@ USAGE = """usage: searchlab COMMAND [key=value ...]
 commands:
   spaces    list the registered search spaces and their benchmark metrics
   sample    draw seeded candidates: searchlab sample space=nb201 n=5 seed=0 [out=DIR]
+  pretrain  train the default RLM on the bundled benchmarks (conf/pretrain.yaml)
+  fit       train or fine-tune an RLM on a CSV:
+              searchlab fit data=PATH.csv targets=[COL] text_column=arch_str space=nb201
+                            n_train=64 seed=0 init=default out=DIR
+  evaluate  score an RLM on the CSV rows it never trained on:
+              searchlab evaluate model=DIR data=PATH.csv targets=[COL] space=nb201
 """
 
 
@@ -25,14 +31,16 @@ class UsageError(Exception):
 
 
 def _space_overrides(overrides: Sequence[str]) -> list[str]:
-    """Turn ``space=NAME`` for a space without a YAML into the plugin option with that name."""
+    """``space=NAME`` without a YAML selects the plugin option; ``space=null`` drops the group."""
     conf_dir = Path(__file__).parent / "conf" / "space"
     packaged = Path(__file__).resolve().parent.parent / "conf" / "space"
     known = {p.stem for d in (conf_dir, packaged) if d.is_dir() for p in d.glob("*.yaml")}
     out = []
     for item in overrides:
         key, sep, value = item.partition("=")
-        if sep and key == "space" and value and value not in known:
+        if sep and key == "space" and value == "null":
+            out.append("~space")  # hydra's way to drop a default group: the text is raw
+        elif sep and key == "space" and value and value not in known:
             out += ["space=plugin", f"space.name={value}"]
         else:
             out.append(item)
@@ -54,9 +62,76 @@ def compose(command: str, overrides: Sequence[str]) -> DictConfig:
 
 
 def _load_space(cfg: DictConfig):  # noqa: ANN202
+    """The configured space, or None where ``space=null`` (raw text)."""
     from searchlab.registry import load_space
 
+    if cfg.get("space") is None:
+        return None
     return load_space(cfg.space.name, **OmegaConf.to_container(cfg.space.args))
+
+
+def _train_config(cfg: DictConfig):  # noqa: ANN202
+    from searchlab.rlm.train import TrainConfig
+
+    return TrainConfig(**OmegaConf.to_container(cfg.train))
+
+
+def cmd_pretrain(cfg: DictConfig) -> int:
+    """Pretrain the RLM on bundled benchmarks and save the checkpoint with its model card."""
+    from searchlab.rlm.pretrain import PretrainTask, pretrain
+
+    tasks = [PretrainTask(**t) for t in OmegaConf.to_container(cfg.tasks)]
+    if not tasks:
+        raise UsageError("pretrain needs at least one task (tasks=[...])")
+    pretrain(
+        tasks,
+        cfg.out,
+        vocab_size=cfg.vocab_size,
+        net_sizes=OmegaConf.to_container(cfg.model),
+        cfg=_train_config(cfg),
+        max_objectives=cfg.max_objectives,
+        split_seed=cfg.split_seed,
+    )
+    return 0
+
+
+def cmd_fit(cfg: DictConfig) -> int:
+    """Fit or fine-tune an RLM on a CSV and write the checkpoint folder."""
+    from searchlab.rlm.jobs import fit_csv
+
+    fit_csv(
+        cfg.data,
+        list(cfg.targets),
+        cfg.text_column,
+        _load_space(cfg),
+        cfg.out,
+        n_train=cfg.n_train,
+        seed=cfg.seed,
+        init=cfg.init,
+        val_fraction=cfg.val_fraction,
+        cfg=_train_config(cfg),
+        vocab_size=cfg.vocab_size,
+        net_sizes=OmegaConf.to_container(cfg.model),
+        device=cfg.device,
+    )
+    return 0
+
+
+def cmd_evaluate(cfg: DictConfig) -> int:
+    """Print Kendall tau, Spearman, MAE and n per target, then one JSON line."""
+    from searchlab.rlm.jobs import evaluate_csv
+
+    evaluate_csv(
+        cfg.model,
+        cfg.data,
+        list(cfg.targets),
+        cfg.text_column,
+        _load_space(cfg),
+        k=cfg.k,
+        seed=cfg.seed,
+        device=cfg.device,
+    )
+    return 0
 
 
 def cmd_spaces(cfg: DictConfig) -> int:
@@ -116,6 +191,9 @@ def cmd_sample(cfg: DictConfig) -> int:
 COMMANDS: dict[str, Callable[[DictConfig], int]] = {
     "spaces": cmd_spaces,
     "sample": cmd_sample,
+    "pretrain": cmd_pretrain,
+    "fit": cmd_fit,
+    "evaluate": cmd_evaluate,
 }
 
 

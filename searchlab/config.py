@@ -36,9 +36,100 @@ class SampleConfig:
     out: Optional[str] = None  # noqa: UP045  (OmegaConf needs typing.Optional on 3.10)
 
 
+@dataclass
+class ModelSizes:
+    """Network sizes of a new RLM (see searchlab.rlm.model.RlmConfig)."""
+
+    d_model: int = 128
+    n_heads: int = 4
+    enc_layers: int = 3
+    dec_layers: int = 2
+    d_ff: int = 512
+    dropout: float = 0.0
+    max_input: int = 1024
+    max_output: int = 64
+
+
+@dataclass
+class TrainSchema:
+    """Optimization settings (see searchlab.rlm.train.TrainConfig)."""
+
+    epochs: int = 60
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    patience: int = 8
+    grad_clip: float = 1.0
+    seed: int = 0
+    max_minutes: Optional[float] = None  # noqa: UP045
+    eval_batch: int = 256
+
+
+@dataclass
+class PretrainTaskSchema:
+    """One bundled benchmark to pretrain on."""
+
+    space: str = MISSING
+    space_args: dict[str, Any] = field(default_factory=dict)
+    exclude_columns: list[str] = field(default_factory=list)
+    test_fraction: float = 0.1
+    val_rows: int = 100
+
+
+@dataclass
+class PretrainConfig:
+    """``searchlab pretrain``: train the default RLM on the bundled benchmarks."""
+
+    tasks: list[PretrainTaskSchema] = field(default_factory=list)
+    out: str = MISSING
+    vocab_size: int = 4096
+    max_objectives: int = 3
+    split_seed: int = 0
+    device: str = "auto"
+    model: ModelSizes = field(default_factory=ModelSizes)
+    train: TrainSchema = field(default_factory=TrainSchema)
+
+
+@dataclass
+class FitConfig:
+    """``searchlab fit``: train or fine-tune an RLM on a CSV."""
+
+    data: str = MISSING
+    targets: list[str] = MISSING
+    text_column: str = "arch_str"
+    space: Optional[SpaceConfig] = None  # noqa: UP045  (space=null: the column holds raw text)
+    n_train: Optional[int] = None  # noqa: UP045
+    seed: int = 0
+    init: str = "default"
+    out: str = MISSING
+    val_fraction: float = 0.2
+    vocab_size: int = 4096
+    device: str = "auto"
+    model: ModelSizes = field(default_factory=ModelSizes)
+    train: TrainSchema = field(default_factory=TrainSchema)
+
+
+@dataclass
+class EvaluateConfig:
+    """``searchlab evaluate``: score an RLM on the CSV rows it never trained on."""
+
+    model: str = "default"
+    data: str = MISSING
+    targets: list[str] = MISSING
+    text_column: str = "arch_str"
+    space: Optional[SpaceConfig] = None  # noqa: UP045
+    k: int = 8
+    seed: int = 0
+    device: str = "auto"
+
+
 def register() -> None:
     """Register every schema (idempotent)."""
     store = ConfigStore.instance()
     store.store(name="spaces_schema", node=SpacesConfig)
     store.store(name="sample_schema", node=SampleConfig)
+    store.store(name="pretrain_schema", node=PretrainConfig)
+    store.store(name="fit_schema", node=FitConfig)
+    store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(group="space", name="schema", node=SpaceConfig)
