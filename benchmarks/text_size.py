@@ -24,8 +24,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print(f"{'space':8} {'n':>5} {'words med':>9} {'words max':>9} {'chars med':>9} "
-          f"{'build s':>8} {'ms/cand':>8}")
+    print(
+        f"{'space':8} {'n':>5} {'words med':>9} {'words max':>9} {'chars med':>9} "
+        f"{'build s':>8} {'ms/cand':>8}"
+    )
     for name in sorted(available_spaces()):
         space = load_space(name)
         rng = np.random.default_rng(args.seed)
@@ -34,8 +36,10 @@ def main() -> None:
         seconds = time.perf_counter() - start
         words = [len(c.text.split()) for c in cands]
         chars = [len(c.text) for c in cands]
-        print(f"{name:8} {args.n:5d} {statistics.median(words):9.0f} {max(words):9d} "
-              f"{statistics.median(chars):9.0f} {seconds:8.2f} {1000 * seconds / args.n:8.2f}")
+        print(
+            f"{name:8} {args.n:5d} {statistics.median(words):9.0f} {max(words):9d} "
+            f"{statistics.median(chars):9.0f} {seconds:8.2f} {1000 * seconds / args.n:8.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ class BenchmarkMissError(LookupError):
     """The benchmark holds no row for a candidate, or no such column."""
 
 
-def _open_text(path: Path) -> io.TextIOBase:
+def open_text(path: Path) -> io.TextIOBase:
+    """Open a text file for reading, decompressing ``.xz`` transparently."""
     if path.suffix == ".xz":
         return io.TextIOWrapper(lzma.open(path, "rb"), encoding="utf-8", newline="")
     return open(path, encoding="utf-8", newline="")
@@ -77,7 +78,7 @@ class TabularBenchmark:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"benchmark file {path} does not exist")
-        with _open_text(path) as fh:
+        with open_text(path) as fh:
             reader = csv.DictReader(fh)
             header = reader.fieldnames or []
             if genotype_column not in header:

@@ -26,6 +26,7 @@ import numpy as np
 from searchlab.candidate import text_key
 from searchlab.rlm.train import Example
 from searchlab.space import Space
+from searchlab.tabular import open_text
 
 
 class DataError(ValueError):
@@ -72,7 +73,7 @@ def read_rows(
         raise DataError(f"data file {path} does not exist")
     if not targets:
         raise DataError("no targets given: name the columns to predict, e.g. targets=[acc]")
-    with open(path, encoding="utf-8", newline="") as fh:
+    with open_text(path) as fh:  # plain or .xz
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []
         missing = [c for c in [text_column, *targets] if c not in header]

@@ -251,7 +251,12 @@ class RegressionLM(nn.Module):
 
 
 def pick_device(device: str = "auto") -> torch.device:
-    """``auto`` picks CUDA when present, else the CPU."""
+    """``auto`` picks CUDA when present, else the CPU (with subnormal floats flushed to zero).
+
+    Adam's moments of rarely used embedding rows decay into subnormal floats, which the CPU
+    computes on ~10x slower: measured 21-31 against 175-250 training examples/s.
+    """
+    torch.set_flush_denormal(True)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)

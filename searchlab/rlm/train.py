@@ -188,6 +188,7 @@ def train(
     if not train_set:
         raise ValueError("no training examples")
     device = next(net.parameters()).device
+    torch.set_flush_denormal(True)  # see model.pick_device: subnormals slow the CPU ~10x
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     enc.warm([ex.text for ex in train_set] + [ex.text for ex in val_set])

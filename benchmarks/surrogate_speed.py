@@ -1,0 +1,120 @@
+"""RLM speed on 2 CPU cores: tokens per candidate, training examples/s, scoring candidates/s.
+
+    python benchmarks/surrogate_speed.py [--checkpoint default] [--n 1024] [--k 8] [--batch 256]
+
+Scoring runs the same candidates with and without the decoder's KV cache (same seed) and
+checks that both draw identical samples. Saves benchmarks/results/surrogate_speed.{json,png}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from benchmarks.common import RESULTS, checkpoint_id, machine, peak_rss_mb, save
+from searchlab import available_spaces, load_space
+from searchlab.rlm.jobs import checkpoint_path
+from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.train import Example, TrainConfig
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default="default")
+    parser.add_argument("--n", type=int, default=1024)
+    parser.add_argument("--k", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--train-examples", type=int, default=1000)
+    args = parser.parse_args()
+    folder = checkpoint_path(args.checkpoint)
+    rlm = RegressionLanguageModel.load(folder, device="cpu")
+    ident = checkpoint_id(folder)
+    print(f"checkpoint {ident}, {rlm.net.num_parameters():,} parameters; {machine()}")
+
+    tokens = {}
+    for name in sorted(available_spaces()):
+        space = load_space(name)
+        rng = np.random.default_rng(0)
+        lengths = [len(rlm.text_tok.encode(space.sample(rng).text)) for _ in range(500)]
+        tokens[name] = {"median": statistics.median(lengths), "max": max(lengths)}
+        print(
+            f"tokens per candidate, {name}: median {tokens[name]['median']:.0f}, "
+            f"max {tokens[name]['max']}"
+        )
+
+    nb201 = load_space("nb201")
+    table = nb201.benchmark()
+    rows = np.random.default_rng(1).permutation(len(table))[: args.n]
+    texts = [table.candidate(int(r)).text for r in rows]
+    objectives = ["acc_cifar10_test"]
+    rlm.predict(texts[:32], objectives, k=args.k)  # warm-up
+    timing = {}
+    samples = {}
+    for cached in (True, False):
+        start = time.perf_counter()
+        density = rlm.predict(texts, objectives, k=args.k, batch_size=args.batch, use_cache=cached)
+        timing[cached] = time.perf_counter() - start
+        samples[cached] = density.samples
+    identical = bool(np.array_equal(samples[True], samples[False]))
+    score_cached = args.n / timing[True]
+    score_plain = args.n / timing[False]
+    print(
+        f"scoring {args.n} candidates, k={args.k}, batch {args.batch}: cached "
+        f"{score_cached:.0f}/s, uncached {score_plain:.0f}/s, speed-up "
+        f"{timing[False] / timing[True]:.2f}x, identical samples: {identical}"
+    )
+
+    col = table.column("acc_cifar10_test")
+    examples = [Example(t, tuple(objectives), (float(col[r]),)) for t, r in zip(texts, rows)][
+        : args.train_examples
+    ]
+    start = time.perf_counter()
+    rlm.fit(
+        examples,
+        (),
+        TrainConfig(epochs=1, warmup_steps=10),
+        log=lambda s: None,
+        extend_tokenizer=False,
+    )
+    train_rate = len(examples) / (time.perf_counter() - start)
+    print(f"training: {train_rate:.0f} examples/s (batch 32, one epoch of {len(examples)})")
+    rss = peak_rss_mb()
+    print(f"peak RSS {rss:.0f} MiB")
+    payload = {
+        "checkpoint": ident,
+        "machine": machine(),
+        "tokens": tokens,
+        "score_per_s_cached": score_cached,
+        "score_per_s_uncached": score_plain,
+        "kv_speedup": timing[False] / timing[True],
+        "identical_samples": identical,
+        "train_examples_per_s": train_rate,
+        "peak_rss_mib": rss,
+        "n": args.n,
+        "k": args.k,
+        "batch": args.batch,
+    }
+    print(f"saved {save('surrogate_speed', payload)}")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.bar(
+            ["KV cache", "no cache"], [score_cached, score_plain], color=["tab:blue", "tab:gray"]
+        )
+        ax.set_ylabel(f"candidates/s (k={args.k})")
+        ax.set_title(f"RLM scoring on 2 CPU cores ({ident})", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(RESULTS / "surrogate_speed.png", dpi=120)
+    except ImportError:
+        print("matplotlib not installed: no plot")
+
+
+if __name__ == "__main__":
+    main()
