@@ -168,3 +168,11 @@ def test_examples_reject_bad_values():
         Example("t", ("lat",), (float("nan"),))
     with pytest.raises(ValueError, match="one value per objective"):
         Example("t", ("a", "b"), (1.0,))
+
+
+def test_subnormal_mode_is_restored_after_training(fitted):
+    import torch
+
+    rlm, texts = fitted
+    rlm.predict(texts[:2], ["acc"], k=1)
+    assert torch.tensor(1e-40).item() != 0.0  # the process is left as it was

@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from searchlab.rlm.model import RegressionLM
+from searchlab.rlm.model import RegressionLM, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
 
 
@@ -47,6 +47,7 @@ def allowed_tokens(
 
 
 @torch.no_grad()
+@flushed_subnormals()
 def sample_tokens(
     net: RegressionLM,
     ids: torch.Tensor,

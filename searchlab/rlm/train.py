@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from scipy.stats import kendalltau
 
 from searchlab.rlm.decode import sample_numbers
-from searchlab.rlm.model import RegressionLM
+from searchlab.rlm.model import RegressionLM, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
 
 
@@ -176,6 +176,7 @@ def validation_tau(
     return float(np.mean(taus)) if taus else float("nan")
 
 
+@flushed_subnormals()
 def train(
     net: RegressionLM,
     enc: Encoder,
@@ -188,7 +189,6 @@ def train(
     if not train_set:
         raise ValueError("no training examples")
     device = next(net.parameters()).device
-    torch.set_flush_denormal(True)  # see model.pick_device: subnormals slow the CPU ~10x
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     enc.warm([ex.text for ex in train_set] + [ex.text for ex in val_set])
