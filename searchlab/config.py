@@ -12,6 +12,8 @@ from typing import Any, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from searchlab.rlm.settings import NetSizes, TrainConfig
+
 
 @dataclass
 class SpaceConfig:
@@ -37,36 +39,6 @@ class SampleConfig:
 
 
 @dataclass
-class ModelSizes:
-    """Network sizes of a new RLM (see searchlab.rlm.model.RlmConfig)."""
-
-    d_model: int = 128
-    n_heads: int = 4
-    enc_layers: int = 3
-    dec_layers: int = 2
-    d_ff: int = 512
-    dropout: float = 0.0
-    max_input: int = 1024
-    max_output: int = 64
-
-
-@dataclass
-class TrainSchema:
-    """Optimization settings (see searchlab.rlm.train.TrainConfig)."""
-
-    epochs: int = 60
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_steps: int = 100
-    patience: int = 8
-    grad_clip: float = 1.0
-    seed: int = 0
-    max_minutes: Optional[float] = None  # noqa: UP045
-    eval_batch: int = 256
-
-
-@dataclass
 class PretrainTaskSchema:
     """One bundled benchmark to pretrain on."""
 
@@ -87,8 +59,8 @@ class PretrainConfig:
     max_objectives: int = 3
     split_seed: int = 0
     device: str = "auto"
-    model: ModelSizes = field(default_factory=ModelSizes)
-    train: TrainSchema = field(default_factory=TrainSchema)
+    model: NetSizes = field(default_factory=NetSizes)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 @dataclass
@@ -106,8 +78,8 @@ class FitConfig:
     val_fraction: float = 0.2
     vocab_size: int = 4096
     device: str = "auto"
-    model: ModelSizes = field(default_factory=ModelSizes)
-    train: TrainSchema = field(default_factory=TrainSchema)
+    model: NetSizes = field(default_factory=NetSizes)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 @dataclass

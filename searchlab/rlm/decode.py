@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import torch
@@ -102,15 +103,10 @@ def sample_numbers(
     tok: NumberTokenizer,
     n_objectives: int,
     k: int = 8,
-    temperature: float = 1.0,
-    seed: int = 0,
-    use_cache: bool = True,
-    nonnegative: bool = False,
+    **options: Any,
 ) -> np.ndarray:
-    """Sampled values [B, k, n_objectives]."""
-    tokens = sample_tokens(
-        net, ids, pad, tok, n_objectives, k, temperature, seed, use_cache, nonnegative
-    )
+    """Sampled values [B, k, n_objectives]; ``options`` as for :func:`sample_tokens`."""
+    tokens = sample_tokens(net, ids, pad, tok, n_objectives, k=k, **options)
     shaped = tokens.cpu().numpy().reshape(ids.shape[0], k, n_objectives, tok.length)
     return tok.decode_many(shaped)
 

@@ -2,8 +2,8 @@
 
 Example:
     >>> from searchlab.rlm.jobs import checkpoint_path
-    >>> checkpoint_path("default").name
-    'default'
+    >>> checkpoint_path("/tmp").name  # a folder; a bare name such as "default" means bundled
+    'tmp'
 """
 
 from __future__ import annotations

@@ -19,31 +19,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from searchlab.rlm.settings import NetSizes
 
-@dataclass
-class RlmConfig:
-    """Sizes of the network; ``num_vocab`` number tokens, plus one start token for the decoder."""
+
+@dataclass(kw_only=True)
+class RlmConfig(NetSizes):
+    """Network sizes plus vocabularies: ``num_vocab`` number tokens (+1 decoder start token)."""
 
     vocab_size: int
     num_vocab: int
-    d_model: int = 128
-    n_heads: int = 4
-    enc_layers: int = 3
-    dec_layers: int = 2
-    d_ff: int = 512
-    dropout: float = 0.0
-    max_input: int = 1024
-    max_output: int = 64
-
-    def to_dict(self) -> dict[str, int | float]:
-        """Plain dict for JSON."""
-        return asdict(self)
 
 
 class Attention(nn.Module):

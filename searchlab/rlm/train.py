@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from scipy.stats import kendalltau
 from searchlab.rlm.decode import sample_numbers
 from searchlab.rlm.model import RegressionLM, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
+from searchlab.rlm.settings import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -43,26 +44,6 @@ class Example:
         for name, value in zip(self.objectives, self.values):
             if not math.isfinite(value):
                 raise ValueError(f"objective {name!r} has non-finite value {value!r}")
-
-
-@dataclass
-class TrainConfig:
-    """Optimization settings."""
-
-    epochs: int = 60
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_steps: int = 100
-    patience: int = 8
-    grad_clip: float = 1.0
-    seed: int = 0
-    max_minutes: float | None = None
-    eval_batch: int = 256
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain dict for JSON."""
-        return asdict(self)
 
 
 @dataclass

@@ -1,0 +1,58 @@
+"""The RLM's settings as plain dataclasses (no torch import): network sizes and training.
+
+The CLI's hydra schemas use these same classes, so a config key and its Python name
+never drift apart.
+
+Example:
+    >>> from searchlab.rlm.settings import NetSizes, TrainConfig
+    >>> NetSizes().d_model, TrainConfig().optimizer_name
+    (128, 'AdamW')
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+
+@dataclass
+class NetSizes:
+    """Sizes of the encoder-decoder (vocabulary sizes come from the tokenizers)."""
+
+    d_model: int = 128
+    n_heads: int = 4
+    enc_layers: int = 3
+    dec_layers: int = 2
+    d_ff: int = 512
+    dropout: float = 0.0
+    max_input: int = 1024
+    max_output: int = 64
+
+    def to_dict(self) -> dict[str, int | float]:
+        """Plain dict for JSON."""
+        return asdict(self)
+
+
+@dataclass
+class TrainConfig:
+    """Optimization settings: AdamW, warm-up then cosine decay, early stopping on val tau."""
+
+    epochs: int = 60
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    patience: int = 8
+    grad_clip: float = 1.0
+    seed: int = 0
+    max_minutes: Optional[float] = None  # noqa: UP045  (OmegaConf needs typing.Optional)
+    eval_batch: int = 256
+
+    @property
+    def optimizer_name(self) -> str:
+        """The optimizer used (for model cards)."""
+        return "AdamW"
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain dict for JSON."""
+        return asdict(self)
