@@ -17,6 +17,7 @@ TINY = [
     "model.d_ff=64",
     "vocab_size=600",
     "train.epochs=2",
+    "train.min_steps=1",
 ]
 
 

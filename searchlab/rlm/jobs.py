@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,10 @@ def fit_csv(
     n_val = int(round(val_fraction * len(chosen)))
     n_val = n_val if n_val >= 4 and len(chosen) - n_val >= 4 else 0  # too few: fixed epochs
     val, train = chosen[:n_val], chosen[n_val:]
+    cfg = cfg or TrainConfig()
     if init == "scratch":
+        if cfg.min_steps == 0:  # a fresh model needs many updates, however few the rows
+            cfg = replace(cfg, min_steps=1500)
         corpus = tokenizer_corpus() + [r.text for r in chosen]
         rlm = RegressionLanguageModel.create(
             corpus, vocab_size=vocab_size, device=device, seed=seed, **(net_sizes or {})

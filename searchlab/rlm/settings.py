@@ -35,7 +35,10 @@ class NetSizes:
 
 @dataclass
 class TrainConfig:
-    """Optimization settings: AdamW, warm-up then cosine decay, early stopping on val tau."""
+    """Optimization settings: AdamW, warm-up then cosine decay, early stopping on val tau.
+
+    The warm-up is capped at a tenth of all steps, so tiny fine-tuning sets still train.
+    """
 
     epochs: int = 60
     batch_size: int = 32
@@ -46,6 +49,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 0
     max_minutes: Optional[float] = None  # noqa: UP045  (OmegaConf needs typing.Optional)
+    #: at least this many optimizer steps (more epochs on small data); patience counts after
+    min_steps: int = 0
     eval_batch: int = 256
 
     @property

@@ -176,17 +176,20 @@ def train(
     lengths = [len(enc.input_ids(ex.text, ex.objectives)) for ex in train_set]
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
-    total = max(1, cfg.epochs * steps_per_epoch)
+    # small data sets get more epochs, so that a from-scratch model sees min_steps updates
+    epochs = max(cfg.epochs, math.ceil(cfg.min_steps / steps_per_epoch))
+    total = max(1, epochs * steps_per_epoch)
+    warmup = max(1, min(cfg.warmup_steps, total // 10))
 
     def lr_at(step: int) -> float:
-        if step < cfg.warmup_steps:
-            return cfg.lr * (step + 1) / cfg.warmup_steps
-        progress = min(1.0, (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps))
+        if step < warmup:
+            return cfg.lr * (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
         return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
     result, best_state, step, start = TrainResult(), None, 0, time.perf_counter()
     stale = 0
-    for epoch in range(cfg.epochs):
+    for epoch in range(epochs):
         net.train()
         losses = []
         for idx in length_batches(lengths, cfg.batch_size, rng):
@@ -212,11 +215,11 @@ def train(
             {"epoch": epoch, "loss": float(np.mean(losses)), "val_tau": tau, "seconds": elapsed}
         )
         log(f"epoch {epoch:3d}  loss {np.mean(losses):.4f}  val tau {tau:.4f}  {elapsed:6.1f}s")
-        if not val_set or np.isnan(result.best_tau) or tau > result.best_tau:
+        if not val_set or np.isnan(result.best_tau) or tau >= result.best_tau:  # ties: later
             result.best_tau, result.best_epoch, stale = tau, epoch, 0
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
         else:
-            stale += 1
+            stale += 1 if step >= cfg.min_steps else 0  # patience starts after min_steps
         if stale >= cfg.patience or (cfg.max_minutes and elapsed > 60 * cfg.max_minutes):
             break
     if best_state is not None:
