@@ -29,13 +29,24 @@ from searchlab.rlm.train import Example, TrainConfig
 COLUMNS = ["lat_ms_hwnb_pixel3", "acc_cifar10_test"]
 
 
-def tune(rlm, texts, values, column, seed, epochs):  # noqa: ANN001, ANN201
-    """Fine-tune (or train) on the given cells with the `searchlab fit` validation rule."""
+def tune(rlm, texts, values, column, seed, epochs, scratch):  # noqa: ANN001, ANN201
+    """Fine-tune (or train from scratch) with the rules of `searchlab fit`.
+
+    Validation: 20 % of the cells when that leaves 4 on each side. A fresh model trains at
+    least 1,500 steps at lr 1e-3 (as `fit init=scratch`); fine-tuning uses lr 5e-4.
+    """
     order = np.random.default_rng(seed).permutation(len(texts))
     n_val = int(round(0.2 * len(texts)))
     n_val = n_val if n_val >= 4 and len(texts) - n_val >= 4 else 0
     rows = [Example(texts[i], (column,), (float(values[i]),)) for i in order]
-    cfg = TrainConfig(epochs=epochs, patience=10, seed=seed, warmup_steps=10, lr=5e-4)
+    cfg = TrainConfig(
+        epochs=epochs,
+        patience=10,
+        seed=seed,
+        warmup_steps=10,
+        lr=1e-3 if scratch else 5e-4,
+        min_steps=1500 if scratch else 0,
+    )
     rlm.fit(rows[n_val:], rows[:n_val], cfg, log=lambda s: None, extend_tokenizer=False)
     return rlm
 
@@ -47,6 +58,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--methods", nargs="+", default=["finetuned", "scratch", *BASELINES])
+    parser.add_argument("--out", default="few_shot", help="name of the results files")
     args = parser.parse_args()
     folder = checkpoint_path(args.checkpoint)
     ident = checkpoint_id(folder)
@@ -87,7 +99,15 @@ def main() -> None:
                                     if k not in ("vocab_size", "num_vocab")
                                 },
                             )
-                        tune(rlm, texts, values[cells], column, seed, args.epochs)
+                        tune(
+                            rlm,
+                            texts,
+                            values[cells],
+                            column,
+                            seed,
+                            args.epochs,
+                            scratch=method == "scratch",
+                        )
                         pred = rlm.predict(test_texts, [column], k=8, seed=seed).median()[:, 0]
                     else:
                         pred = fit_predict(
@@ -115,10 +135,20 @@ def main() -> None:
                     )
     summarize(records, args)
     save(
-        "few_shot",
+        args.out,
         {"checkpoint": ident, "machine": machine(), "records": records, "test_cells": len(test)},
     )
     plot(records, args, ident)
+
+
+def mean_rho(records: list[dict], column: str, method: str, shots: int) -> float:
+    """Mean Spearman over seeds of one column, method and shot count."""
+    rhos = [
+        r["spearman"]
+        for r in records
+        if r["column"] == column and r["method"] == method and r["shots"] == shots
+    ]
+    return float(np.mean(rhos)) if rhos else float("nan")
 
 
 def summarize(records: list[dict], args: argparse.Namespace) -> None:
@@ -127,16 +157,7 @@ def summarize(records: list[dict], args: argparse.Namespace) -> None:
         print(f"\n{column}: mean Spearman over seeds {args.seeds}")
         print(f"{'method':10}" + "".join(f"{s:>8}" for s in args.shots))
         for method in args.methods:
-            cells = [
-                np.mean(
-                    [
-                        r["spearman"]
-                        for r in records
-                        if r["column"] == column and r["method"] == method and r["shots"] == s
-                    ]
-                )
-                for s in args.shots
-            ]
+            cells = [mean_rho(records, column, method, s) for s in args.shots]
             print(f"{method:10}" + "".join(f"{c:8.3f}" for c in cells))
 
 
@@ -153,16 +174,7 @@ def plot(records: list[dict], args: argparse.Namespace, ident: str) -> None:
     fig, axes = plt.subplots(1, len(COLUMNS), figsize=(5 * len(COLUMNS), 3.5))
     for ax, column in zip(axes, COLUMNS):
         for method in args.methods:
-            ys = [
-                np.mean(
-                    [
-                        r["spearman"]
-                        for r in records
-                        if r["column"] == column and r["method"] == method and r["shots"] == s
-                    ]
-                )
-                for s in args.shots
-            ]
+            ys = [mean_rho(records, column, method, s) for s in args.shots]
             ax.plot(args.shots, ys, marker="o", label=method)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("training cells")
@@ -171,7 +183,7 @@ def plot(records: list[dict], args: argparse.Namespace, ident: str) -> None:
     axes[0].legend(fontsize=7)
     fig.suptitle(f"few-shot transfer, checkpoint {ident}", fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / "few_shot.png", dpi=110)
+    fig.savefig(RESULTS / f"{args.out}.png", dpi=110)
 
 
 if __name__ == "__main__":
