@@ -64,36 +64,36 @@ class PretrainConfig:
 
 
 @dataclass
-class FitConfig:
-    """``searchlab fit``: train or fine-tune an RLM on a CSV."""
+class CsvData:
+    """Rows of a CSV: the columns to predict and where each row's text comes from."""
 
     data: str = MISSING
     targets: list[str] = MISSING
     text_column: str = "arch_str"
     space: Optional[SpaceConfig] = None  # noqa: UP045  (space=null: the column holds raw text)
-    n_train: Optional[int] = None  # noqa: UP045
     seed: int = 0
+    device: str = "auto"
+
+
+@dataclass
+class FitConfig(CsvData):
+    """``searchlab fit``: train or fine-tune an RLM on a CSV."""
+
+    n_train: Optional[int] = None  # noqa: UP045
     init: str = "default"
     out: str = MISSING
     val_fraction: float = 0.2
     vocab_size: int = 4096
-    device: str = "auto"
     model: NetSizes = field(default_factory=NetSizes)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
 @dataclass
-class EvaluateConfig:
+class EvaluateConfig(CsvData):
     """``searchlab evaluate``: score an RLM on the CSV rows it never trained on."""
 
     model: str = "default"
-    data: str = MISSING
-    targets: list[str] = MISSING
-    text_column: str = "arch_str"
-    space: Optional[SpaceConfig] = None  # noqa: UP045
     k: int = 8
-    seed: int = 0
-    device: str = "auto"
 
 
 def register() -> None:
