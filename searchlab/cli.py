@@ -32,9 +32,10 @@ class UsageError(Exception):
 
 def _space_overrides(overrides: Sequence[str]) -> list[str]:
     """``space=NAME`` without a YAML selects the plugin option; ``space=null`` drops the group."""
-    conf_dir = Path(__file__).parent / "conf" / "space"
-    packaged = Path(__file__).resolve().parent.parent / "conf" / "space"
-    known = {p.stem for d in (conf_dir, packaged) if d.is_dir() for p in d.glob("*.yaml")}
+    from importlib.resources import files
+
+    # the same package hydra composes from, whether installed or editable
+    known = {p.name.removesuffix(".yaml") for p in (files("searchlab.conf") / "space").iterdir()}
     out = []
     for item in overrides:
         key, sep, value = item.partition("=")

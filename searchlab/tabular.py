@@ -101,7 +101,7 @@ class TabularBenchmark:
         return len(self._genotypes)
 
     def __contains__(self, candidate: Candidate) -> bool:
-        return _hashable(candidate.genotype) in self._rows
+        return candidate.space == self.space.name and _hashable(candidate.genotype) in self._rows
 
     def row_of(self, candidate: Candidate) -> int:
         """Row index of a candidate, or BenchmarkMissError naming the space and key."""

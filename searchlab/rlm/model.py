@@ -115,18 +115,28 @@ class DecoderLayer(nn.Module):
     def forward(
         self,
         x: torch.Tensor,
-        self_kv: tuple[torch.Tensor, torch.Tensor] | None,
         cross_kv: tuple[torch.Tensor, torch.Tensor],
         mem_mask: torch.Tensor,
         samples: int = 1,
+        cache: tuple[torch.Tensor, torch.Tensor] | None = None,
+        start: int = 0,
     ) -> torch.Tensor:
-        """x [B*samples, T, d]. Without ``self_kv`` attend causally over x itself."""
+        """x [B*samples, T, d] at positions start..start+T-1.
+
+        With ``cache`` (preallocated keys, values [B*samples, H, max_output, dh]) the new
+        keys/values are written at their positions; a single new token then attends over the
+        cached prefix. Otherwise the T tokens attend causally among themselves.
+        """
         h = self.ln1(x)
-        if self_kv is None:
-            k, v = self.self_attn.keys_values(h)
-            x = x + self.self_attn.attend(h, k, v, causal=True)
+        k, v = self.self_attn.keys_values(h)
+        end = start + x.shape[1]
+        if cache is not None:
+            cache[0][:, :, start:end] = k
+            cache[1][:, :, start:end] = v
+        if cache is not None and x.shape[1] == 1:
+            x = x + self.self_attn.attend(h, cache[0][:, :, :end], cache[1][:, :, :end])
         else:
-            x = x + self.self_attn.attend(h, *self_kv)
+            x = x + self.self_attn.attend(h, k, v, causal=True)
         # the samples of one candidate become extra queries against its one memory
         n, t, d = x.shape
         hq = self.ln2(x).reshape(n // samples, samples * t, d)
@@ -193,16 +203,8 @@ class RegressionLM(nn.Module):
         """
         pos = torch.arange(start, start + dec_ids.shape[1], device=dec_ids.device)
         x = self.num_embed(dec_ids) + self.dec_pos(pos)
-        end = start + dec_ids.shape[1]
         for i, layer in enumerate(self.decoder):
-            self_kv = None
-            if cache is not None:
-                k, v = layer.self_attn.keys_values(layer.ln1(x))
-                cache[i][0][:, :, start:end] = k
-                cache[i][1][:, :, start:end] = v
-                if dec_ids.shape[1] == 1:
-                    self_kv = (cache[i][0][:, :, :end], cache[i][1][:, :, :end])
-            x = layer(x, self_kv, cross[i], mem_mask, samples)
+            x = layer(x, cross[i], mem_mask, samples, None if cache is None else cache[i], start)
         return self.head(self.dec_ln(x))
 
     def new_cache(

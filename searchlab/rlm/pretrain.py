@@ -104,7 +104,8 @@ def pretrain(
         )
         rows = table_rows(space, columns, train_rows)
         train_set += joint_examples(rows, columns, max_objectives, rng)
-        for row in table_rows(space, columns, val):
+        val_rows = table_rows(space, columns, val)
+        for row in val_rows:
             val_set += [Example(row.text, (c,), (v,)) for c, v in zip(columns, row.values)]
         groups.append(
             {"space": task.space, "columns": columns, "keys": sorted(r.key for r in rows)}
@@ -112,7 +113,7 @@ def pretrain(
         held_out[task.space] = {
             "columns": sorted(task.exclude_columns),
             "test_keys": sorted(table.candidate(int(r)).key for r in test),
-            "validation_keys": sorted(table.candidate(int(r)).key for r in val),
+            "validation_keys": sorted(r.key for r in val_rows),
         }
     corpus = tokenizer_corpus() + [ex.text for ex in train_set[::max_objectives]]
     rlm = RegressionLanguageModel.create(

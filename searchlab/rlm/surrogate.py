@@ -19,16 +19,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from searchlab.candidate import text_key
 from searchlab.rlm.checkpoint import CheckpointError, check_state, read_folder, write_folder
-from searchlab.rlm.decode import Density, sample_numbers
+from searchlab.rlm.decode import Density
 from searchlab.rlm.model import RegressionLM, RlmConfig, pick_device
 from searchlab.rlm.numbers import NumberTokenizer
 from searchlab.rlm.text import TextTokenizer, TokenizerError
-from searchlab.rlm.train import Encoder, Example, TrainConfig, TrainResult, train
+from searchlab.rlm.train import (
+    Encoder,
+    Example,
+    TrainConfig,
+    TrainResult,
+    sample_values,
+    train,
+)
 
 
 class RegressionLanguageModel:
@@ -160,25 +166,9 @@ class RegressionLanguageModel:
         if not objectives:
             raise ValueError("predict needs at least one objective")
         self.encoder.warm(texts)
-        order = sorted(
-            range(len(texts)), key=lambda i: len(self.encoder.input_ids(texts[i], objectives))
+        samples = sample_values(
+            self.net, self.encoder, texts, objectives, k, temperature, seed, batch_size, use_cache
         )
-        samples = np.zeros((len(texts), k, len(objectives)))
-        self.net.eval()
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            ids, pad = self.encoder.batch([(texts[i], objectives) for i in idx])
-            samples[idx] = sample_numbers(
-                self.net,
-                ids.to(self.device),
-                pad.to(self.device),
-                self.num_tok,
-                len(objectives),
-                k=k,
-                temperature=temperature,
-                seed=seed + start,
-                use_cache=use_cache,
-            )
         return Density(list(objectives), samples)
 
     def seen_keys(self, column: str | None = None) -> set[str]:

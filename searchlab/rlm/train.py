@@ -116,26 +116,45 @@ def length_batches(
 
 
 @torch.no_grad()
+def sample_values(
+    net: RegressionLM,
+    enc: Encoder,
+    texts: Sequence[str],
+    objectives: tuple[str, ...],
+    k: int = 1,
+    temperature: float = 0.0,
+    seed: int = 0,
+    batch: int = 256,
+    use_cache: bool = True,
+) -> np.ndarray:
+    """Sampled values [N, k, n_objectives], in batches of similar input length."""
+    net.eval()
+    device = next(net.parameters()).device
+    order = sorted(range(len(texts)), key=lambda i: len(enc.input_ids(texts[i], objectives)))
+    out = np.zeros((len(texts), k, len(objectives)))
+    for start in range(0, len(order), batch):
+        idx = order[start : start + batch]
+        ids, pad = enc.batch([(texts[i], objectives) for i in idx])
+        out[idx] = sample_numbers(
+            net,
+            ids.to(device),
+            pad.to(device),
+            enc.num_tok,
+            len(objectives),
+            k=k,
+            temperature=temperature,
+            seed=seed + start,
+            use_cache=use_cache,
+        )
+    return out
+
+
 def predict_greedy(
     net: RegressionLM, enc: Encoder, examples: Sequence[Example], batch: int
 ) -> np.ndarray:
     """Most likely digits per objective, [N, n_objectives]; examples must share objectives."""
-    net.eval()
-    device = next(net.parameters()).device
-    n_obj = len(examples[0].objectives)
-    order = sorted(
-        range(len(examples)),
-        key=lambda i: len(enc.input_ids(examples[i].text, examples[i].objectives)),
-    )
-    out = np.zeros((len(examples), n_obj))
-    for start in range(0, len(order), batch):
-        idx = order[start : start + batch]
-        ids, pad = enc.batch([(examples[i].text, examples[i].objectives) for i in idx])
-        values = sample_numbers(
-            net, ids.to(device), pad.to(device), enc.num_tok, n_obj, k=1, temperature=0.0
-        )
-        out[idx] = values[:, 0, :]
-    return out
+    texts = [ex.text for ex in examples]
+    return sample_values(net, enc, texts, examples[0].objectives, batch=batch)[:, 0, :]
 
 
 def validation_tau(
