@@ -23,6 +23,10 @@ commands:
                             n_train=64 seed=0 init=default out=DIR
   evaluate  score an RLM on the CSV rows it never trained on:
               searchlab evaluate model=DIR data=PATH.csv targets=[COL] space=nb201
+  run       run a search campaign (conf/run.yaml); -m sweeps, e.g.
+              searchlab run -m strategy=rea,nsga2 seed=0,1,2
+  resume    continue a campaign: searchlab resume RUN_DIR [budget=N]
+  front     print and export a campaign's fronts: searchlab front RUN_DIR
 """
 
 
@@ -189,6 +193,114 @@ def cmd_sample(cfg: DictConfig) -> int:
     return 0
 
 
+def cmd_run(overrides: Sequence[str]) -> int:
+    """Run one campaign, or a sweep with ``-m``, through hydra (launchers, sweep folders)."""
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+
+    from searchlab.config import register
+
+    register()
+    status = {"code": 0}
+
+    @hydra.main(config_path="pkg://searchlab.conf", config_name="run", version_base=None)
+    def app(cfg: DictConfig) -> None:
+        run_dir = cfg.run_dir or HydraConfig.get().runtime.output_dir
+        status["code"] = max(status["code"], _run_reporting(cfg, Path(run_dir)))
+
+    saved = sys.argv
+    sys.argv = ["searchlab run", *_space_overrides(overrides)]
+    try:
+        app()
+    except SystemExit as exc:  # hydra reports a bad override or config itself, then exits
+        return int(exc.code or 0) if isinstance(exc.code, int) else 2
+    finally:
+        sys.argv = saved
+    return status["code"]
+
+
+def _run_reporting(cfg: DictConfig, run_dir: Path) -> int:
+    """Run a campaign; print where its results are, or one line naming a user error."""
+    from searchlab.launch import run_campaign
+
+    try:
+        plain = OmegaConf.to_container(cfg, resolve=True)
+        saved = run_dir / "config.yaml"
+        if saved.is_file() and OmegaConf.load(saved).get("name") != plain["name"]:
+            raise UsageError(
+                f"run folder {run_dir} holds campaign {OmegaConf.load(saved).get('name')!r}, "
+                f"not {plain['name']!r}: use another run_dir"
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(OmegaConf.create(plain), run_dir / "config.yaml")
+        info = run_campaign(plain, run_dir, show_progress=bool(cfg.progress))
+    except _user_errors() as exc:
+        print(f"searchlab run: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    _print_summary(info)
+    return 0
+
+
+def _print_summary(info: dict) -> None:
+    best = ", ".join(f"{k} {v:.4g}" for k, v in (info.get("best") or {}).items())
+    hv = info.get("hypervolume")
+    print(
+        f"campaign {info['name']}: {info['verified']} verified, {info.get('failed', 0)} failed "
+        f"({info['stopped']}, {info['seconds']} s); best {best}"
+        + (f"; hypervolume {hv:.4g}" if isinstance(hv, float) else "")
+    )
+    if info.get("integrity"):
+        print(f"store problems: {info['integrity']}")
+    print(f"results: {info['run_dir']}")
+    for name, path in sorted((info.get("files") or {}).items()):
+        print(f"  {name:18} {path}")
+
+
+def _saved_config(run_dir: str, overrides: Sequence[str]) -> DictConfig:
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise UsageError(f"{run_dir}: no config.yaml; is it a folder written by searchlab run?")
+    cfg = OmegaConf.load(path)
+    cfg.merge_with_dotlist(list(overrides))
+    return cfg
+
+
+def cmd_resume(args: Sequence[str]) -> int:
+    """Continue the campaign of a run folder (optionally with a new budget)."""
+    if not args:
+        raise UsageError("usage: searchlab resume RUN_DIR [budget=N] [max_minutes=M]")
+    cfg = _saved_config(args[0], args[1:])
+    return _run_reporting(cfg, Path(args[0]))
+
+
+def cmd_front(args: Sequence[str]) -> int:
+    """Print a campaign's verified front and write front_verified/front_predicted files."""
+    from searchlab.launch import build, records
+    from searchlab.report import fronts, write_fronts
+
+    if not args:
+        raise UsageError("usage: searchlab front RUN_DIR")
+    cfg = OmegaConf.to_container(_saved_config(args[0], []), resolve=True)
+    campaign = build(cfg, Path(args[0]), load_surrogate=False)  # the store is enough
+    recs = records(campaign)
+    names = campaign.objectives.names
+    front = fronts(recs, campaign.objectives)["verified"]
+    print(f"verified front of {cfg['name']}: {len(front)} candidates")
+    print("  ".join([f"{'key':16}", *[f"{n:>20}" for n in names], "genotype"]))
+    for rec in front:
+        vals = [f"{rec['verified'][n]:20.4f}" for n in names]
+        print("  ".join([rec["key"], *vals, rec["genotype"]]))
+    for path in write_fronts(Path(args[0]), recs, campaign.objectives).values():
+        print(f"wrote {path}")
+    return 0
+
+
+RAW_COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "run": cmd_run,
+    "resume": cmd_resume,
+    "front": cmd_front,
+}
+
 COMMANDS: dict[str, Callable[[DictConfig], int]] = {
     "spaces": cmd_spaces,
     "sample": cmd_sample,
@@ -225,18 +337,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(USAGE, end="")
         return 0
     command, overrides = args[0], args[1:]
+    if command in RAW_COMMANDS:
+        try:
+            return RAW_COMMANDS[command](overrides)
+        except _user_errors() as exc:
+            print(f"searchlab {command}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
     if command not in COMMANDS:
         print(f"searchlab: unknown command {command!r}\n{USAGE}", file=sys.stderr, end="")
         return 2
     try:
         return COMMANDS[command](compose(command, overrides))
     except _user_errors() as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        cause = exc.__cause__
-        if cause is not None and str(cause) and str(cause) not in message:
-            message += ": " + str(cause).strip().splitlines()[0]
-        print(f"searchlab {command}: error: {message}", file=sys.stderr)
+        print(f"searchlab {command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    """The exception's message on one line, with its cause's first line when it adds one."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    cause = exc.__cause__
+    if cause is not None and str(cause) and str(cause) not in message:
+        message += ": " + str(cause).strip().splitlines()[0]
+    return message
 
 
 if __name__ == "__main__":

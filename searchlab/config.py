@@ -96,6 +96,77 @@ class EvaluateConfig(CsvData):
     k: int = 8
 
 
+@dataclass
+class StrategyConfig:
+    """An optimizer by name (``searchlab.strategies.STRATEGIES``) and its options."""
+
+    name: str = MISSING
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SurrogateConfig:
+    """``rlm`` (a checkpoint and its fine-tuning settings) or ``none`` (verify proposals)."""
+
+    name: str = "rlm"
+    checkpoint: str = "default"
+    device: str = "auto"
+    temperature: float = 1.0
+    finetune_steps: int = 150
+    finetune_lr: float = 5e-4
+    finetune_batch: int = 16
+
+
+@dataclass
+class VerifierConfig:
+    """A verifier by name and its options."""
+
+    name: str = MISSING
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ObjectivesConfig:
+    """Objective names (or ``{name, direction}``), constraints, hypervolume reference point."""
+
+    name: str = MISSING
+    names: list[Any] = MISSING
+    constraints: list[str] = field(default_factory=list)
+    reference: Optional[dict[str, float]] = None  # noqa: UP045
+
+
+@dataclass
+class RoundConfig:
+    """How each round runs (see ``searchlab.campaign.CampaignSettings``)."""
+
+    pool: int = 500
+    batch: int = 10
+    k: int = 8
+    initial: int = 10
+    finetune_every: int = 20
+    acquisition: Optional[str] = None  # noqa: UP045
+
+
+@dataclass
+class RunConfig:
+    """``searchlab run``: one campaign; its folder and store, budget and parts."""
+
+    space: SpaceConfig = field(default_factory=SpaceConfig)
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    surrogate: SurrogateConfig = field(default_factory=SurrogateConfig)
+    verifier: VerifierConfig = field(default_factory=VerifierConfig)
+    objectives: ObjectivesConfig = field(default_factory=ObjectivesConfig)
+    rounds: RoundConfig = field(default_factory=RoundConfig)
+    name: str = MISSING
+    seed: int = 0
+    budget: int = 100
+    max_minutes: Optional[float] = None  # noqa: UP045
+    run_dir: Optional[str] = None  # noqa: UP045  (default: hydra's output folder)
+    storage: Optional[str] = None  # noqa: UP045  (default: sqlite in the run folder)
+    progress: bool = True
+    report: bool = True
+
+
 def register() -> None:
     """Register every schema (idempotent)."""
     store = ConfigStore.instance()
@@ -104,4 +175,5 @@ def register() -> None:
     store.store(name="pretrain_schema", node=PretrainConfig)
     store.store(name="fit_schema", node=FitConfig)
     store.store(name="evaluate_schema", node=EvaluateConfig)
+    store.store(name="run_schema", node=RunConfig)
     store.store(group="space", name="schema", node=SpaceConfig)

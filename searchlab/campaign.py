@@ -1,0 +1,348 @@
+"""Campaign: the surrogate-assisted search loop, and nothing else.
+
+Each round: the strategy proposes a pool of new candidates; the surrogate samples their
+expensive objectives (cheap ones are computed); the acquisition picks a batch; the round
+is written to the store *before* anything is verified; each pick is claimed, verified and
+finished in the store; the strategy is told the verified values. The surrogate is
+fine-tuned on all verified values whenever ``finetune_every`` new ones have arrived. The
+first ``initial`` verifications skip the surrogate (it has not seen these objectives yet).
+Because every step is in the store, ``run`` on a store left by a killed process restores
+the strategy, finishes the claims in flight and goes on; nothing verified is redone.
+
+Example:
+    >>> from searchlab import load_space
+    >>> from searchlab.campaign import Campaign, CampaignSettings
+    >>> from searchlab.objectives import Objectives
+    >>> from searchlab.store import CampaignStore
+    >>> from searchlab.strategies import make_strategy
+    >>> from searchlab.verifiers import TabularVerifier
+    >>> space = load_space("nb201")
+    >>> objs = Objectives.parse(["acc_cifar10_test"])
+    >>> store = CampaignStore.open("sqlite:///:memory:", "doc", {}, objs)
+    >>> run = Campaign(space, make_strategy("rea", space, objs, seed=0), None,
+    ...                TabularVerifier(space), objs, store, CampaignSettings(batch=5))
+    >>> run.run(budget=10).verified
+    10
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.stats import kendalltau
+
+from searchlab.acquisition import default_acquisition, make_acquisition
+from searchlab.candidate import Candidate
+from searchlab.objectives import Objectives
+from searchlab.space import Space
+from searchlab.store import CampaignStore
+from searchlab.strategies.base import Strategy
+from searchlab.verifiers.base import Verifier
+
+
+@dataclass
+class CampaignSettings:
+    """How a round runs: pool size, batch, samples, acquisition, fine-tuning cadence."""
+
+    pool: int = 500  #: candidates the strategy proposes per round
+    batch: int = 10  #: candidates verified per round
+    k: int = 8  #: surrogate samples per candidate
+    initial: int = 10  #: first verifications chosen without the surrogate
+    finetune_every: int = 20  #: fine-tune after this many new verified values
+    acquisition: str | None = None  #: None: "ei" for one objective, "ehvi" for several
+    seed: int = 0
+
+
+@dataclass
+class RoundLog:
+    """What one round did (printed, stored, and shown by the progress bar)."""
+
+    round: int
+    proposed: int
+    verified: int
+    failed: int
+    total_verified: int
+    model: str | None
+    tau: dict[str, float] = field(default_factory=dict)
+    coverage80: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class CampaignResult:
+    """The state after ``run``: counts and the per-round logs of this call."""
+
+    verified: int
+    failed: int
+    rounds: list[RoundLog]
+    stopped: str
+
+
+class Campaign:
+    """Strategy + surrogate + acquisition + verifier over one space, recorded in a store."""
+
+    def __init__(
+        self,
+        space: Space,
+        strategy: Strategy,
+        surrogate: Any,
+        verifier: Verifier,
+        objectives: Objectives,
+        store: CampaignStore,
+        settings: CampaignSettings | None = None,
+        run_dir: str | Path | None = None,
+    ) -> None:
+        self.space, self.strategy, self.surrogate = space, strategy, surrogate
+        self.verifier, self.objectives, self.store = verifier, objectives, store
+        self.settings = settings or CampaignSettings()
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        verifier.check(objectives.expensive)
+        if surrogate is not None:
+            surrogate.check(objectives.expensive)
+        name = self.settings.acquisition or default_acquisition(objectives)
+        self.acquisition = make_acquisition(name)
+        self._restored = False
+
+    # ----- the loop ------------------------------------------------------------------------
+    def run(
+        self,
+        budget: int,
+        max_minutes: float | None = None,
+        progress: Callable[[RoundLog], None] | None = None,
+    ) -> CampaignResult:
+        """Verify until ``budget`` candidates are verified (or time runs out); resumable."""
+        start = time.perf_counter()
+        self._restore()
+        logs: list[RoundLog] = []
+        stopped = "budget"
+        while self._n_finished() < budget:
+            if max_minutes is not None and time.perf_counter() - start > 60 * max_minutes:
+                stopped = "time"
+                break
+            log = self._round(budget - self._n_finished())
+            if log is None:
+                stopped = "exhausted"
+                break
+            logs.append(log)
+            if progress is not None:
+                progress(log)
+        verified = len(self.store.verified())
+        return CampaignResult(verified, self._n_finished() - verified, logs, stopped)
+
+    def _round(self, remaining: int) -> RoundLog | None:
+        s, t0 = self.settings, time.perf_counter()
+        self._maybe_finetune()
+        index = len(self.store.rounds())
+        n_done = self._n_finished()
+        use_model = self.surrogate is not None and n_done >= s.initial
+        q = min(s.batch, remaining)
+        if self.surrogate is not None and not use_model:  # warm-up: only up to `initial`
+            q = min(q, s.initial - n_done)
+        pool = self.strategy.ask(s.pool if use_model else q)
+        if not pool:
+            return None
+        samples = self._predict(pool, index) if use_model else None
+        if samples is None:
+            chosen = list(range(min(q, len(pool))))
+        else:
+            names = self.objectives.names
+            verified = np.array([[r.values[n] for n in names] for r in self.store.verified()])
+            verified = verified.reshape(-1, len(names))
+            rng = np.random.default_rng([s.seed, index])
+            picked = self.acquisition.select(samples, self.objectives, verified, q, rng)
+            chosen = [int(i) for i in picked]
+        model = self.surrogate.name if use_model else None
+        scored = []
+        if samples is not None:
+            scored = [self._scored_entry(c, samples, i) for i, c in enumerate(pool)]
+        self.store.save_round(
+            index,
+            {
+                "asks": self.strategy.asks,
+                "model": model,
+                "scored": scored,
+                "chosen": [pool[i].key for i in chosen],
+            },
+        )
+        picks = [(pool[i], scored[i] if scored else None) for i in chosen]
+        claims = [self._claim(c, index, entry, model) for c, entry in picks]
+        failed = self._verify_and_tell(claims)
+        log = RoundLog(
+            round=index,
+            proposed=len(pool),
+            verified=len(claims) - failed,
+            failed=failed,
+            total_verified=len(self.store.verified()),
+            model=model,
+            seconds=time.perf_counter() - t0,
+        )
+        log.tau, log.coverage80 = self.health()
+        return log
+
+    # ----- pieces -----------------------------------------------------------------------------
+    def _predict(self, pool: Sequence[Candidate], index: int) -> np.ndarray:
+        """[N, k, M] samples over all objectives: predicted ones sampled, cheap ones computed."""
+        s = self.settings
+        names = self.objectives.names
+        out = np.zeros((len(pool), s.k, len(names)))
+        expensive = self.objectives.expensive
+        if expensive:
+            pred = self.surrogate.predict(pool, expensive, s.k, seed=s.seed * 100_003 + index)
+            for j, name in enumerate(expensive):
+                out[:, :, names.index(name)] = pred[:, :, j]
+        for name in self.objectives.cheap:
+            vals = [self._cheap(c, name) for c in pool]
+            out[:, :, names.index(name)] = np.asarray(vals, dtype=float)[:, None]
+        return out
+
+    def _cheap(self, cand: Candidate, name: str) -> float:
+        return float(self.space.params(cand) if name == "params" else self.space.flops(cand))
+
+    def _scored_entry(self, cand: Candidate, samples: np.ndarray, i: int) -> dict[str, Any]:
+        names = self.objectives.names
+        lo, hi = np.quantile(samples[i], [0.1, 0.9], axis=0)
+        return {
+            "key": cand.key,
+            "genotype": cand.genotype_json(),
+            "predicted": dict(zip(names, np.median(samples[i], axis=0).round(6).tolist())),
+            "spread": dict(zip(names, samples[i].std(axis=0).round(6).tolist())),
+            "interval": {
+                n: [round(float(a), 6), round(float(b), 6)] for n, a, b in zip(names, lo, hi)
+            },
+        }
+
+    def _claim(
+        self, cand: Candidate, index: int, entry: Mapping | None, model: str | None
+    ) -> tuple[int, Candidate]:
+        prediction: dict[str, Any] = {}
+        if entry is not None:
+            prediction = {k: entry[k] for k in ("predicted", "spread", "interval")}
+            prediction["model"] = model
+        genotype = self.space.genotype_to_str(cand.genotype)
+        return self.store.claim(cand, index, genotype, prediction), cand
+
+    def _verify_and_tell(self, claims: Sequence[tuple[int, Candidate]]) -> int:
+        """Verify claimed candidates, finish their trials, tell the strategy; count failures."""
+        if not claims:
+            return 0
+        cands = [c for _, c in claims]
+        told: list[dict[str, float] | None] = [None] * len(claims)
+        failed = 0
+        # each result is stored the moment it exists: a kill loses at most the ones in flight
+        for i, ev in self.verifier.iter_verify(cands, self.objectives.expensive):
+            number, cand = claims[i]
+            if ev.ok:
+                values = dict(ev.values)
+                for name in self.objectives.cheap:
+                    values[name] = self._cheap(cand, name)
+                ev = replace(ev, values=values)
+            self.store.complete(number, ev)
+            failed += 0 if ev.ok else 1
+            told[i] = ev.values if ev.ok else None
+        self.strategy.tell(cands, told)
+        return failed
+
+    def _n_finished(self) -> int:
+        return len(self.store.finished())
+
+    def _maybe_finetune(self) -> None:
+        """Fine-tune when ``finetune_every`` verified values arrived since the last time."""
+        if self.surrogate is None:
+            return
+        verified = self.store.verified()
+        last = self.store.state("finetuned_on", 0)
+        due = len(verified) >= self.settings.initial and (
+            last == 0 or len(verified) - last >= self.settings.finetune_every
+        )
+        if not due:
+            return
+        cands = [r.candidate() for r in verified]
+        self.surrogate.update(
+            cands,
+            [r.values for r in verified],
+            self.objectives.expensive,
+            {"campaign": self.store.study.study_name, "verified": len(verified)},
+        )
+        if self.run_dir is not None:
+            folder = self.run_dir / "surrogate" / f"finetuned-{len(verified):05d}"
+            previous = self.store.state("checkpoint")
+            self.surrogate.save(folder)
+            self.store.set_state("checkpoint", str(folder))
+            if previous and Path(previous) != folder:  # only the latest is needed to resume
+                shutil.rmtree(previous, ignore_errors=True)
+        self.store.set_state("finetuned_on", len(verified))
+
+    def _restore(self) -> None:
+        """Bring a fresh strategy and surrogate to the stored state; finish claims in flight."""
+        if self._restored:
+            return
+        self._restored = True
+        rounds = self.store.rounds()
+        history = [
+            (r.candidate(), r.values if r.state == "COMPLETE" else None)
+            for r in self.store.finished()
+        ]
+        self.strategy.restore(history, rounds[-1]["asks"] if rounds else 0)
+        ckpt = self.store.state("checkpoint")
+        if self.surrogate is not None and ckpt and Path(ckpt).exists():
+            self.surrogate.load(ckpt)
+        if not rounds:
+            return
+        last = rounds[-1]
+        claimed = {t.key for t in self.store.trials()}
+        scored = {e["key"]: e for e in last.get("scored", [])}
+        for key in last.get("chosen", []):  # killed between saving the round and claiming
+            if key not in claimed:
+                entry = scored.get(key)
+                genotype = entry["genotype"] if entry else None
+                cand = self._candidate_from_round(key, genotype)
+                self._claim(cand, last["index"], entry, last.get("model"))
+        pending = self.store.pending()
+        self._verify_and_tell([(t.number, t.candidate()) for t in pending])
+
+    def _candidate_from_round(self, key: str, genotype_json: str | None) -> Candidate:
+        import json
+
+        if genotype_json is None:
+            raise RuntimeError(f"round record lacks the genotype of chosen candidate {key}")
+        cand = self.space.candidate(json.loads(genotype_json))
+        if cand.key != key:
+            raise RuntimeError(f"candidate {key} rebuilt with another key {cand.key}")
+        return cand
+
+    # ----- health -----------------------------------------------------------------------------
+    def health(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Tau and 80 % coverage of predictions vs values verified since the last fine-tune.
+
+        These are values the current model predicted before it saw them: an honest check.
+        """
+        since = self.store.state("finetuned_on", 0)
+        rows = [r for r in self.store.verified()[since:] if r.predicted]
+        tau, cover = {}, {}
+        for name in self.objectives.expensive:
+            pred = np.array([r.predicted[name] for r in rows])
+            true = np.array([r.values[name] for r in rows])
+            if len(rows) >= 3 and np.ptp(true) > 0:
+                tau[name] = float(kendalltau(pred, true).statistic)
+            if rows:
+                inside = [lo <= r.values[name] <= hi for r in rows for lo, hi in [r.interval[name]]]
+                cover[name] = float(np.mean(inside))
+        return tau, cover
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description of the parts (stored with the campaign)."""
+        return {
+            "space": self.space.name,
+            "objectives": self.objectives.describe(),
+            "constraints": [str(c) for c in self.objectives.constraints],
+            "strategy": self.strategy.options(),
+            "surrogate": None if self.surrogate is None else self.surrogate.settings(),
+            "verifier": self.verifier.settings(),
+            "settings": asdict(self.settings),
+        }

@@ -1,0 +1,206 @@
+"""Launch: build a campaign's parts from a ``searchlab run`` config, run it, write results.
+
+This is the glue between hydra configs and :class:`~searchlab.campaign.Campaign`; from
+Python, build the parts directly (see the README) or call :func:`run_campaign` with a dict.
+
+Example:
+    >>> from searchlab.launch import campaign_name
+    >>> campaign_name({"name": "nb201-acc-rea-seed0"})
+    'nb201-acc-rea-seed0'
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from searchlab.campaign import Campaign, CampaignSettings, RoundLog
+from searchlab.objectives import Objectives
+from searchlab.store import CampaignStore
+
+#: config keys that must match when a run folder is reused (the rest may change on resume)
+IDENTITY = ("space", "objectives", "strategy", "surrogate", "verifier", "rounds", "seed")
+
+
+def campaign_name(cfg: Mapping[str, Any]) -> str:
+    """The campaign's study name (the config's ``name``)."""
+    return str(cfg["name"])
+
+
+def build(cfg: Mapping[str, Any], run_dir: Path, load_surrogate: bool = True) -> Campaign:
+    """Space, strategy, surrogate, verifier, objectives and store from a plain config dict.
+
+    ``load_surrogate=False`` skips loading the model (reading a finished campaign's results).
+    """
+    from searchlab.registry import load_space
+    from searchlab.strategies import make_strategy
+    from searchlab.surrogate import RlmSurrogate
+    from searchlab.verifiers import make_verifier
+
+    space = load_space(cfg["space"]["name"], **dict(cfg["space"].get("args") or {}))
+    o = cfg["objectives"]
+    objectives = Objectives.parse(o["names"], o.get("constraints") or [], o.get("reference"))
+    seed = int(cfg.get("seed", 0))
+    strategy = make_strategy(
+        cfg["strategy"]["name"], space, objectives, seed=seed, **dict(cfg["strategy"]["options"])
+    )
+    verifier = make_verifier(
+        cfg["verifier"]["name"], space, **dict(cfg["verifier"].get("options") or {})
+    )
+    sur = dict(cfg["surrogate"])
+    surrogate = None
+    if sur.pop("name") != "none" and load_surrogate:
+        surrogate = RlmSurrogate(**sur, seed=seed)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    url = cfg.get("storage") or f"sqlite:///{run_dir.resolve() / 'campaign.db'}"
+    identity = {k: cfg.get(k) for k in IDENTITY}
+    store = CampaignStore.open(url, campaign_name(cfg), identity, objectives, compare=IDENTITY)
+    settings = CampaignSettings(**dict(cfg["rounds"]), seed=seed)
+    return Campaign(space, strategy, surrogate, verifier, objectives, store, settings, run_dir)
+
+
+def records(campaign: Campaign) -> list[dict[str, Any]]:
+    """Every scored or verified candidate in the report's record format."""
+    space, store = campaign.space, campaign.store
+    out: dict[str, dict[str, Any]] = {}
+    for rnd in store.rounds():
+        for entry in rnd.get("scored", []):
+            out[entry["key"]] = {
+                "key": entry["key"],
+                "space": space.name,
+                "genotype": space.genotype_to_str(space.validate(json.loads(entry["genotype"]))),
+                "round": rnd["index"],
+                "predicted": entry["predicted"],
+                "spread": entry["spread"],
+                "interval": entry["interval"],
+                "model": rnd.get("model"),
+                "verified": None,
+                "source": None,
+                "verified_order": None,
+                "computed": {},
+                "error": None,
+            }
+    done = 0
+    for t in store.trials():
+        rec = out.setdefault(t.key, {"key": t.key, "space": t.space, "computed": {}})
+        rec.update(
+            genotype=space.genotype_to_str(space.validate(json.loads(t.genotype))),
+            round=t.round,
+            predicted=t.predicted or rec.get("predicted"),
+            spread=t.spread or rec.get("spread"),
+            interval=t.interval or rec.get("interval"),
+            model=t.model or rec.get("model"),
+            verified=t.values or None,
+            source=t.source,
+            error=t.error,
+            verified_order=None,
+        )
+        if t.state == "COMPLETE":
+            rec["verified_order"] = done
+            done += 1
+    return list(out.values())
+
+
+def true_front(campaign: Campaign) -> list[dict[str, float]] | None:
+    """The benchmark's own Pareto front for the objectives, where the benchmark has them all."""
+    import numpy as np
+
+    from searchlab.pareto import front_mask
+
+    table = campaign.space.benchmark()
+    names = campaign.objectives.names
+    if table is None or any(n not in table.columns for n in names):
+        return None
+    cols = {n: table.column(n) for n in names}
+    rows = [{n: float(cols[n][i]) for n in names} for i in range(len(table))]
+    feasible = campaign.objectives.violation(rows) == 0
+    rows = [r for r, ok in zip(rows, feasible) if ok]
+    mask = front_mask(campaign.objectives.to_min(rows))
+    return [r for r, m in zip(rows, np.asarray(mask)) if m]
+
+
+def run_campaign(
+    cfg: Mapping[str, Any], run_dir: str | Path, show_progress: bool = True
+) -> dict[str, Any]:
+    """Build, resume or start, run to the budget, write results; the summary dict."""
+    from searchlab.report import summary, write_results
+
+    run_dir = Path(run_dir)
+    start = time.perf_counter()
+    campaign = build(cfg, run_dir)
+    (run_dir / "campaign.json").write_text(json.dumps(campaign.describe(), indent=1) + "\n")
+    before = len(campaign.store.finished())
+    with _progress(campaign, int(cfg["budget"]), show_progress) as on_round:
+        result = campaign.run(int(cfg["budget"]), cfg.get("max_minutes"), progress=on_round)
+    recs = records(campaign)
+    info = summary(recs, campaign.objectives)
+    info.update(
+        name=campaign_name(cfg),
+        run_dir=str(run_dir),
+        stopped=result.stopped,
+        resumed_from=before,
+        seconds=round(time.perf_counter() - start, 1),
+        surrogate=None if campaign.surrogate is None else campaign.surrogate.name,
+        integrity=campaign.store.integrity(),
+    )
+    if cfg.get("report", True):
+        paths = write_results(
+            run_dir, recs, campaign.objectives, true_front(campaign), info["name"]
+        )
+        info["files"] = {k: str(v) for k, v in paths.items()}
+    (run_dir / "summary.json").write_text(json.dumps(info, indent=1, default=str) + "\n")
+    return info
+
+
+class _progress:
+    """A rich progress bar over verified evaluations (or nothing when disabled)."""
+
+    def __init__(self, campaign: Campaign, budget: int, enabled: bool) -> None:
+        self.campaign, self.budget, self.enabled = campaign, budget, enabled
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"), transient=False,
+        )  # fmt: skip
+        self.bar.start()
+        done = len(self.campaign.store.finished())
+        self.task = self.bar.add_task("verified", total=self.budget, completed=done, info="")
+        return self.update
+
+    def update(self, log: RoundLog) -> None:
+        """Advance the bar after a round."""
+        best = _best_text(self.campaign)
+        tau = " ".join(f"tau[{k.split('_')[-1]}] {v:.2f}" for k, v in log.tau.items())
+        info = f"round {log.round}  {best}  {tau}"
+        self.bar.update(self.task, completed=len(self.campaign.store.finished()), info=info)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _best_text(campaign: Campaign) -> str:
+    from searchlab.pareto import hypervolume
+
+    verified = [r.values for r in campaign.store.verified()]
+    if not verified:
+        return ""
+    objs = campaign.objectives
+    if len(objs) == 1:
+        o = objs[0]
+        best = (max if o.direction == "maximize" else min)(v[o.name] for v in verified)
+        return f"best {best:.4g}"
+    ref = objs.reference_min()
+    if ref is None:
+        return f"{len(verified)} verified"
+    feasible = [v for v, bad in zip(verified, objs.violation(verified)) if bad == 0]
+    return f"HV {hypervolume(objs.to_min(feasible), ref):.4g}" if feasible else "HV 0"

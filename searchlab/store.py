@@ -1,0 +1,274 @@
+"""Store: a campaign's durable state in optuna storage (SQLite by default, any RDB URL).
+
+One optuna study per campaign, with the objectives as its directions, so the study opens
+in optuna-dashboard as a normal multi-objective study. What lives where:
+
+- **trials** are the candidates chosen for verification. A trial is created RUNNING when a
+  candidate is *claimed* (user attrs: key, space, genotype, ONNX text, round, predicted
+  medians / spreads / 80 % intervals and the checkpoint that predicted them), then finished
+  COMPLETE with the verified values (attr ``source``: benchmark / measured) or FAIL with the
+  reason. Trial order is verification order; a key is never completed twice.
+- **study system attrs** hold the campaign config (``searchlab:config``) and, per round,
+  every candidate the surrogate scored (key, genotype, predictions), the strategy's ask
+  count and the checkpoint used (``searchlab:round:NNNNN``), so a killed run resumes.
+
+Example:
+    >>> from searchlab import load_space
+    >>> from searchlab.evaluation import Evaluation
+    >>> from searchlab.objectives import Objectives
+    >>> from searchlab.store import CampaignStore
+    >>> objs = Objectives.parse(["acc_cifar10_test"])
+    >>> store = CampaignStore.open("sqlite:///:memory:", "demo", {"seed": 0}, objs)
+    >>> import numpy as np
+    >>> cand = load_space("nb201").sample(np.random.default_rng(0))
+    >>> number = store.claim(cand, round_index=0, genotype="g")
+    >>> store.complete(number, Evaluation(cand.key, {"acc_cifar10_test": 93.1}, "benchmark"))
+    >>> [(r.key, r.values) for r in store.verified()] == [(cand.key, {"acc_cifar10_test": 93.1})]
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from searchlab.candidate import Candidate, text_key
+from searchlab.evaluation import Evaluation
+from searchlab.objectives import Objectives
+
+CONFIG_ATTR = "searchlab:config"
+ROUND_PREFIX = "searchlab:round:"
+FORMAT = 1
+
+
+class StoreError(ValueError):
+    """The store cannot be opened or used as asked (the message names URL, campaign, field)."""
+
+
+@dataclass
+class TrialRecord:
+    """One claimed candidate as stored: identity, prediction, and verified outcome."""
+
+    number: int
+    key: str
+    space: str
+    genotype: str
+    text: str
+    round: int
+    state: str
+    values: dict[str, float] = field(default_factory=dict)
+    source: str | None = None
+    error: str | None = None
+    predicted: dict[str, float] | None = None
+    spread: dict[str, float] | None = None
+    interval: dict[str, list[float]] | None = None
+    model: str | None = None
+    seconds: float = 0.0
+
+    def candidate(self) -> Candidate:
+        """The stored candidate (its key is checked against its text)."""
+        return Candidate(space=self.space, genotype=json.loads(self.genotype), text=self.text)
+
+
+def _quiet() -> None:
+    optuna.logging.set_verbosity(logging.WARNING)
+
+
+class CampaignStore:
+    """A campaign's study: claims, verified values, rounds and config, all in optuna storage."""
+
+    def __init__(self, study: optuna.Study, objectives: Objectives) -> None:
+        self.study, self.objectives = study, objectives
+        self._storage = study._storage  # the storage API (set/get system attrs) is public
+        self._id = study._study_id
+
+    # ----- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        name: str,
+        config: Mapping[str, Any],
+        objectives: Objectives,
+        compare: tuple[str, ...] | None = None,
+    ) -> CampaignStore:
+        """Open or create the campaign ``name``; refuse one whose stored config differs.
+
+        ``compare`` lists the config keys that must match a stored campaign (default: all);
+        the rest (budget, time limit) may change when a campaign is resumed or extended.
+        """
+        _quiet()
+        try:
+            storage = optuna.storages.get_storage(url)
+        except Exception as exc:  # noqa: BLE001  (any driver error: report the URL)
+            raise StoreError(f"cannot open storage {url!r}: {exc}") from None
+        directions = [o.direction for o in objectives]
+        study = optuna.create_study(
+            storage=storage, study_name=name, directions=directions, load_if_exists=True
+        )
+        store = cls(study, objectives)
+        stored = store.config
+        if stored is None:
+            store._set_system(CONFIG_ATTR, {"format": FORMAT, **dict(config)})
+            with warnings.catch_warnings():  # experimental in optuna, harmless here
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names(objectives.names)
+        else:
+            keys = compare if compare is not None else tuple(config)
+            diff = {
+                k: (stored.get(k), config.get(k)) for k in keys if stored.get(k) != config.get(k)
+            }
+            if diff:
+                detail = "; ".join(f"{k}: stored {a!r}, given {b!r}" for k, (a, b) in diff.items())
+                raise StoreError(
+                    f"campaign {name!r} in {url} was started with another config ({detail}); "
+                    "use another run folder or campaign name"
+                )
+            if [d.name.lower() for d in study.directions] != directions:
+                raise StoreError(f"campaign {name!r}: stored directions differ from {directions}")
+        return store
+
+    @property
+    def config(self) -> dict[str, Any] | None:
+        """The config the campaign was created with (None for a new study)."""
+        return self._system().get(CONFIG_ATTR)
+
+    # ----- claims and results ----------------------------------------------------------------
+    def claim(
+        self,
+        candidate: Candidate,
+        round_index: int,
+        genotype: str,
+        prediction: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Create the RUNNING trial of a candidate about to be verified; its trial number."""
+        trial = self.study.ask()
+        attrs: dict[str, Any] = {
+            "key": candidate.key,
+            "space": candidate.space,
+            "genotype": candidate.genotype_json(),
+            "genotype_str": genotype,
+            "text": candidate.text,
+            "round": int(round_index),
+        }
+        for name, value in (prediction or {}).items():
+            attrs[name] = value
+        for name, value in attrs.items():
+            trial.set_user_attr(name, value)
+        return trial.number
+
+    def complete(self, number: int, evaluation: Evaluation) -> None:
+        """Finish a claim with verified values (COMPLETE) or its failure (FAIL)."""
+        trial_id = self._storage.get_trial_id_from_study_id_trial_number(self._id, number)
+        self._storage.set_trial_user_attr(trial_id, "source", evaluation.source)
+        self._storage.set_trial_user_attr(trial_id, "seconds", round(evaluation.seconds, 3))
+        if evaluation.extra:
+            self._storage.set_trial_user_attr(trial_id, "verifier", evaluation.extra)
+        if not evaluation.ok:
+            self._storage.set_trial_user_attr(trial_id, "error", evaluation.error)
+            self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+            return
+        missing = [n for n in self.objectives.names if n not in evaluation.values]
+        if missing:
+            raise StoreError(f"candidate {evaluation.key}: verified values lack {missing}")
+        values = [evaluation.values[n] for n in self.objectives.names]
+        violation = self.objectives.violation([evaluation.values])[0]
+        # optuna's constrained samplers and the dashboard read this attr (<= 0 is feasible)
+        self._storage.set_trial_system_attr(trial_id, "constraints", [float(violation)])
+        self.study.tell(number, values, skip_if_finished=True)
+
+    def trials(self) -> list[TrialRecord]:
+        """Every claimed candidate in claim order, whatever its state."""
+        out = []
+        for t in self.study.get_trials(deepcopy=False):
+            a = t.user_attrs
+            if "key" not in a:
+                continue
+            values = {}
+            if t.state == TrialState.COMPLETE and t.values is not None:
+                values = dict(zip(self.objectives.names, t.values))
+            out.append(
+                TrialRecord(
+                    number=t.number,
+                    key=a["key"],
+                    space=a["space"],
+                    genotype=a["genotype"],
+                    text=a["text"],
+                    round=int(a.get("round", 0)),
+                    state=t.state.name,
+                    values=values,
+                    source=a.get("source"),
+                    error=a.get("error"),
+                    predicted=a.get("predicted"),
+                    spread=a.get("spread"),
+                    interval=a.get("interval"),
+                    model=a.get("model"),
+                    seconds=float(a.get("seconds", 0.0)),
+                )
+            )
+        return out
+
+    def verified(self) -> list[TrialRecord]:
+        """Completed candidates in verification order."""
+        return [t for t in self.trials() if t.state == "COMPLETE"]
+
+    def finished(self) -> list[TrialRecord]:
+        """Completed and failed candidates in order (a strategy's told history)."""
+        return [t for t in self.trials() if t.state in ("COMPLETE", "FAIL")]
+
+    def pending(self) -> list[TrialRecord]:
+        """Claimed candidates not finished yet (a killed run's verifications in flight)."""
+        return [t for t in self.trials() if t.state == "RUNNING"]
+
+    # ----- rounds ------------------------------------------------------------------------------
+    def save_round(self, index: int, payload: Mapping[str, Any]) -> None:
+        """Record a round's scored candidates, ask count and checkpoint before verifying."""
+        self._set_system(f"{ROUND_PREFIX}{index:05d}", dict(payload))
+
+    def rounds(self) -> list[dict[str, Any]]:
+        """Saved rounds in order."""
+        attrs = self._system()
+        keys = sorted(k for k in attrs if k.startswith(ROUND_PREFIX))
+        return [{"index": int(k[len(ROUND_PREFIX) :]), **attrs[k]} for k in keys]
+
+    def set_state(self, name: str, value: Any) -> None:
+        """Store a small JSON value under ``searchlab:NAME`` (e.g. the latest checkpoint)."""
+        self._set_system(f"searchlab:{name}", value)
+
+    def state(self, name: str, default: Any = None) -> Any:
+        """A value stored with :meth:`set_state`."""
+        return self._system().get(f"searchlab:{name}", default)
+
+    # ----- checks ------------------------------------------------------------------------------
+    def integrity(self) -> list[str]:
+        """Problems found in the stored campaign (empty when sound)."""
+        problems, seen = [], {}
+        for t in self.trials():
+            if text_key(t.text) != t.key:
+                problems.append(f"trial {t.number}: key {t.key} does not match its text")
+            if t.state == "COMPLETE":
+                if t.key in seen:
+                    problems.append(f"trial {t.number}: {t.key} already verified in {seen[t.key]}")
+                seen[t.key] = t.number
+                if set(t.values) != set(self.objectives.names):
+                    problems.append(f"trial {t.number}: values {t.values} miss objectives")
+                if t.source is None:
+                    problems.append(f"trial {t.number}: verified values without a source")
+        indices = [r["index"] for r in self.rounds()]
+        if indices != list(range(len(indices))):
+            problems.append(f"round records are not contiguous: {indices}")
+        return problems
+
+    # ----- internals ---------------------------------------------------------------------------
+    def _system(self) -> dict[str, Any]:
+        return self._storage.get_study_system_attrs(self._id)
+
+    def _set_system(self, key: str, value: Any) -> None:
+        self._storage.set_study_system_attr(self._id, key, value)

@@ -1,0 +1,112 @@
+"""Local search: hill climbing over one-edit neighbours with random restarts.
+
+The NAS-Bench baseline of White, Nolen, Savani, "Exploring the Loss Landscape in Neural
+Architecture Search" (UAI 2021). The incumbent ``current`` is replaced by any told
+candidate that beats it (``Strategy.order``: feasibility, then value, or Pareto rank then
+crowding with several objectives). Asks return the incumbent's untold neighbours in random
+order, topped up with random samples. When every neighbour has been told without an
+improvement the climb restarts: the next told candidate becomes the new incumbent.
+
+Neighbours are ``space.neighbours(c)`` when the space enumerates them (a
+CategoricalSpace); otherwise up to ``n_mutations`` distinct mutations drawn with a
+generator seeded by the strategy's seed and the incumbent's key, so the neighbourhood is a
+fixed function of the incumbent.
+
+Example:
+    >>> from searchlab import load_space
+    >>> from searchlab.objectives import Objectives
+    >>> from searchlab.strategies.local_search import LocalSearch
+    >>> space = load_space("nb201")
+    >>> table = space.benchmark()
+    >>> ls = LocalSearch(space, Objectives.parse(["acc_cifar10_test"]), seed=0)
+    >>> first = ls.ask(3)
+    >>> ls.tell(first, [table.lookup(c, ["acc_cifar10_test"]) for c in first])
+    >>> ls.current == ls.best()[0]
+    True
+    >>> around = {c.key for c in space.neighbours(ls.current)}
+    >>> all(c.key in around for c in ls.ask(5))
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from searchlab.candidate import Candidate
+from searchlab.objectives import Objectives
+from searchlab.space import Space
+from searchlab.strategies.base import Strategy
+from searchlab.strategies.evolution import positive_int
+from searchlab.strategies.random_search import sample_new
+
+
+class LocalSearch(Strategy):
+    """Hill climbing on one-edit neighbourhoods, restarting at a local optimum."""
+
+    name = "local"
+
+    def __init__(
+        self, space: Space, objectives: Objectives, seed: int = 0, n_mutations: int = 32
+    ) -> None:
+        super().__init__(space, objectives, seed)
+        self.n_mutations = positive_int(self.name, "n_mutations", n_mutations)
+        #: the incumbent and its values (None right after a restart)
+        self.current: Candidate | None = None
+        self.current_values: dict[str, float] | None = None
+        self.restarts = 0
+        self._neighbours: list[Candidate] = []
+        # keys told so far *while replaying the history in order*: the restart test must not
+        # see candidates later in the same batch, or the state would depend on batching
+        self._seen: set[str] = set()
+
+    def options(self) -> dict[str, Any]:
+        """Name, seed and the mutation count used for spaces without enumerated neighbours."""
+        return {**super().options(), "n_mutations": self.n_mutations}
+
+    def neighbours(self, candidate: Candidate) -> list[Candidate]:
+        """The one-edit neighbourhood of ``candidate`` (deterministic, without itself)."""
+        enumerate_ = getattr(self.space, "neighbours", None)
+        if callable(enumerate_):
+            found = list(enumerate_(candidate))
+        else:
+            rng = np.random.default_rng([self.seed, int(candidate.key, 16)])
+            found = [self.space.mutate(candidate, rng) for _ in range(4 * self.n_mutations)]
+        out: list[Candidate] = []
+        keys = {candidate.key}
+        for cand in found:
+            if cand.key not in keys:
+                keys.add(cand.key)
+                out.append(cand)
+        return out if callable(enumerate_) else out[: self.n_mutations]
+
+    def _ask(self, n: int, rng: np.random.Generator) -> list[Candidate]:
+        """Untold neighbours of the incumbent, shuffled, then random samples up to ``n``."""
+        out: list[Candidate] = []
+        if self.current is not None:
+            fresh = [c for c in self._neighbours if c.key not in self.told]
+            out = [fresh[int(i)] for i in rng.permutation(len(fresh))][:n]
+        if len(out) < n:
+            exclude = self.told | {c.key for c in out}
+            out += sample_new(self.space, rng, n - len(out), exclude)
+        return out
+
+    def _tell(self, candidates: list[Candidate], values: list[dict[str, float] | None]) -> None:
+        """Replay the told candidates one at a time: move on improvement, restart when stuck."""
+        for cand, vals in zip(candidates, values):
+            self._seen.add(cand.key)
+            if vals is not None and (self.current is None or self._beats(vals)):
+                self.current, self.current_values = cand, vals
+                self._neighbours = self.neighbours(cand)
+            if self.current is not None and all(c.key in self._seen for c in self._neighbours):
+                # a local optimum: every neighbour was tried (or failed) and none was better
+                self.current, self.current_values = None, None
+                self._neighbours = []
+                self.restarts += 1
+
+    def _beats(self, values: dict[str, float]) -> bool:
+        """Whether ``values`` is strictly better than the incumbent's (ties keep it)."""
+        assert self.current_values is not None
+        # the incumbent goes first: fitness_order keeps ties in input order
+        return int(self.order([self.current_values, values])[0]) == 1

@@ -1,0 +1,144 @@
+"""Surrogate: what a campaign asks of a model: sampled predictions and fine-tuning on results.
+
+``RlmSurrogate`` wraps a :class:`~searchlab.rlm.surrogate.RegressionLanguageModel`
+checkpoint. It refuses to search on a column its checkpoint was pretrained on (that would
+score candidates on labels it has seen), and fine-tunes on the campaign's verified values,
+continuing from its current weights, writing each fine-tuned checkpoint to the run folder
+so a resumed campaign picks up the same model.
+
+Example:
+    >>> import numpy as np
+    >>> from searchlab import load_space
+    >>> from searchlab.surrogate import RlmSurrogate
+    >>> space = load_space("nb201")
+    >>> cands = [space.sample(np.random.default_rng(s)) for s in range(3)]
+    >>> rlm = RlmSurrogate("default", device="cpu")
+    >>> rlm.predict(cands, ["acc_cifar10_test", "lat_ms_hwnb_pixel3"], k=4, seed=0).shape
+    (3, 4, 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from searchlab.candidate import Candidate
+
+
+class SurrogateError(ValueError):
+    """A surrogate cannot be used as configured (names the checkpoint and column)."""
+
+
+class RlmSurrogate:
+    """The RLM as a campaign's surrogate: k samples per candidate and objective."""
+
+    def __init__(
+        self,
+        checkpoint: str | Path = "default",
+        device: str = "auto",
+        temperature: float = 1.0,
+        finetune_steps: int = 150,
+        finetune_lr: float = 5e-4,
+        finetune_batch: int = 16,
+        seed: int = 0,
+    ) -> None:
+        from searchlab.rlm.jobs import checkpoint_path
+        from searchlab.rlm.surrogate import RegressionLanguageModel
+
+        self.base = str(checkpoint)
+        self.model = RegressionLanguageModel.load(checkpoint_path(str(checkpoint)), device=device)
+        self.temperature, self.seed = float(temperature), int(seed)
+        self.finetune_steps, self.finetune_lr = int(finetune_steps), float(finetune_lr)
+        self.finetune_batch = int(finetune_batch)
+        self.name = self._ident(checkpoint_path(str(checkpoint)))
+
+    @staticmethod
+    def _ident(folder: Path) -> str:
+        import hashlib
+
+        digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()[:12]
+        return f"{folder.name}@{digest}"
+
+    def pretrained_columns(self) -> set[str]:
+        """Columns the checkpoint learned outside any campaign (pretraining, ``fit``)."""
+        cols: set[str] = set()
+        for group in self.model.card.get("trained_on", []):
+            if "campaign" not in group:
+                cols.update(group.get("columns", []))
+        return cols
+
+    def check(self, objectives: Sequence[str]) -> None:
+        """Refuse objectives whose labels the checkpoint was pretrained on (leakage)."""
+        seen = sorted(set(objectives) & self.pretrained_columns())
+        if seen:
+            raise SurrogateError(
+                f"checkpoint {self.name} was pretrained on {seen}: searching on them would use "
+                "labels it has seen; choose a checkpoint whose model card holds them out"
+            )
+
+    def predict(
+        self, candidates: Sequence[Candidate], objectives: Sequence[str], k: int, seed: int
+    ) -> np.ndarray:
+        """Samples [N, k, M] in natural units, objectives decoded jointly in the order given."""
+        if not candidates:
+            return np.zeros((0, k, len(objectives)))
+        density = self.model.predict(
+            [c.text for c in candidates],
+            list(objectives),
+            k=k,
+            temperature=self.temperature,
+            seed=seed,
+        )
+        return density.samples
+
+    def update(
+        self,
+        candidates: Sequence[Candidate],
+        values: Sequence[Mapping[str, float]],
+        objectives: Sequence[str],
+        source: Mapping[str, Any],
+    ) -> None:
+        """Fine-tune on verified values (all of them so far), continuing from current weights."""
+        from searchlab.rlm.train import Example, TrainConfig
+
+        examples = [
+            Example(c.text, tuple(objectives), tuple(float(v[o]) for o in objectives))
+            for c, v in zip(candidates, values)
+        ]
+        if not examples:
+            return
+        cfg = TrainConfig(
+            epochs=1,
+            batch_size=self.finetune_batch,
+            lr=self.finetune_lr,
+            warmup_steps=10,
+            min_steps=self.finetune_steps,
+            seed=self.seed + len(examples),
+        )
+        self.model.fit(examples, (), cfg, log=lambda s: None, source=dict(source))
+
+    def save(self, directory: str | Path) -> str:
+        """Write the current weights as a checkpoint folder; return its id."""
+        folder = self.model.save(directory)
+        self.name = self._ident(Path(folder))
+        return self.name
+
+    def load(self, directory: str | Path) -> None:
+        """Continue from a checkpoint the campaign saved earlier."""
+        from searchlab.rlm.surrogate import RegressionLanguageModel
+
+        self.model = RegressionLanguageModel.load(directory, device=str(self.model.device))
+        self.name = self._ident(Path(directory))
+
+    def settings(self) -> dict[str, Any]:
+        """JSON-ready settings (stored with the campaign)."""
+        return {
+            "checkpoint": self.base,
+            "temperature": self.temperature,
+            "finetune_steps": self.finetune_steps,
+            "finetune_lr": self.finetune_lr,
+            "finetune_batch": self.finetune_batch,
+        }
