@@ -108,6 +108,7 @@ class Campaign:
         name = self.settings.acquisition or default_acquisition(objectives)
         self.acquisition = make_acquisition(name)
         self._restored = False
+        self._force_finetune = False
 
     # ----- the loop ------------------------------------------------------------------------
     def run(
@@ -260,6 +261,7 @@ class Campaign:
         due = len(verified) >= self.settings.initial and (
             last == 0 or len(verified) - last >= self.settings.finetune_every
         )
+        due, self._force_finetune = due or self._force_finetune, False
         if not due:
             return
         cands = [r.candidate() for r in verified]
@@ -292,6 +294,8 @@ class Campaign:
         ckpt = self.store.state("checkpoint")
         if self.surrogate is not None and ckpt and Path(ckpt).exists():
             self.surrogate.load(ckpt)
+        elif self.surrogate is not None and self.store.state("finetuned_on", 0):
+            self._force_finetune = True  # the fine-tuned weights were not kept: redo them
         if not rounds:
             return
         last = rounds[-1]

@@ -52,7 +52,7 @@ def test_bad_run_configs_give_one_line_errors(tmp_path, capsys):
         "strategy.options.population=many": "population",
         "strategy=annealing": "annealing",
         "verifier=oracle": "oracle",
-        "objectives.constraints=[lat_ms_nowhere<=5]": "lat_ms_nowhere",
+        "objectives.constraints=['lat_ms_nowhere <= 5']": "lat_ms_nowhere",
         "objectives.names=[acc_cifar10_test,acc_mars]": "acc_mars",
         "budget=many": "budget",
     }
@@ -75,3 +75,60 @@ def test_multirun_sweeps_and_summarizes(tmp_path, capsys):
         rows = list(csv.DictReader(fh))
     assert [r["verified"] for r in rows] == ["5", "5"]
     assert "sweep summary (2 runs)" in capsys.readouterr().out
+
+
+def _completed(db) -> int:
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=5) as con:
+            return con.execute("select count(*) from trials where state = 'COMPLETE'").fetchone()[0]
+    except sqlite3.OperationalError:  # tables not created yet
+        return 0
+
+
+def test_sigkilled_run_resumes_without_loss_or_duplicates(tmp_path):
+    import math
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [sys.executable, "-m", "searchlab.cli", "run", "budget=5000", *FAST]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([*args, f"run_dir={killed}"], stdout=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while _completed(killed / "campaign.db") < 30 and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    at_kill = _completed(killed / "campaign.db")
+    assert 30 <= at_kill < 5000
+    budget = 5 * math.ceil((at_kill + 20) / 5)
+    assert main(["resume", str(killed), f"budget={budget}", "progress=false"]) == 0
+    whole = tmp_path / "whole"
+    assert main(["run", f"run_dir={whole}", f"budget={budget}", *FAST]) == 0
+    a = json.loads((killed / "summary.json").read_text())
+    assert a["verified"] == budget and a["integrity"] == [] and a["resumed_from"] >= at_kill
+    from omegaconf import OmegaConf
+
+    from searchlab.launch import build
+
+    def verified_keys(run):
+        cfg = OmegaConf.to_container(OmegaConf.load(run / "config.yaml"), resolve=True)
+        return [r.key for r in build(cfg, run, load_surrogate=False).store.verified()]
+
+    keys = verified_keys(killed)
+    assert len(keys) == len(set(keys)) == budget
+    assert keys == verified_keys(whole)  # the kill changed nothing
+
+
+def test_constraints_hold_on_the_verified_front(tmp_path):
+    run = tmp_path / "c"
+    constraint = "objectives.constraints=['lat_ms_hwnb_pixel3 <= 5']"
+    code = main(["run", f"run_dir={run}", "budget=40", constraint, *FAST])
+    assert code == 0
+    front = json.loads((run / "front_verified.json").read_text())
+    assert front and all(rec["verified"]["lat_ms_hwnb_pixel3"] <= 5 for rec in front)

@@ -188,6 +188,14 @@ def test_local_search_climbs_then_restarts():
     assert [c.key for c in fresh.ask(4)] == [c.key for c in climber.ask(4)]
 
 
+def test_a_key_told_twice_in_one_batch_is_recorded_once(nb201, table):
+    strategy = build("nsga2", nb201)
+    cand = strategy.ask(1)[0]
+    strategy.tell([cand, cand], [table.lookup(cand, [ACC]), None])
+    assert strategy.history == [(cand, table.lookup(cand, [ACC]))]
+    assert [c.key for c, _, _ in strategy.survivors()] == [cand.key]
+
+
 # ----- configuration and errors --------------------------------------------------------------
 def test_registry_and_options(nb201):
     assert sorted(STRATEGIES) == sorted(NAMES)

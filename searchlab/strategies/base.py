@@ -7,7 +7,9 @@ strategy given ``restore(history, asks)`` continues exactly where a killed one s
 ``default_rng([seed, asks])``, so the same seed and history give the same candidates.
 
 Subclasses implement ``_ask(n, rng)`` (return up to n new candidates) and may extend
-``_tell(candidates, values)``; the public methods validate and deduplicate.
+``_tell(candidates, values)``; the public methods validate and deduplicate. ``_tell`` must
+reach the same state however the history is split into batches, because ``restore``
+replays it as one batch.
 
 Example:
     >>> import numpy as np

@@ -1,0 +1,227 @@
+"""Search efficiency on NB201 (tabular verifier): strategies with and without a surrogate.
+
+    python -m benchmarks.search_efficiency [--task single pair] [--seeds 0..19]
+        [--rlm-seeds 0..4] [--methods ...]
+
+``single``: cifar10 accuracy alone, 300 verified evaluations; figure: evaluations until the
+optimum (94.373 %) is verified, and how many seeds reach it. ``pair``: cifar10 accuracy up
+and Pixel 3 latency down, 150 evaluations; figure: hypervolume ratio to the benchmark's
+true front at 50 / 100 / 150 with the reference point at the space's medians (90.745 %,
+10.676 ms), and the share of the 43 true-front cells found. Every method runs the same
+campaign loop (batches of 10); surrogate rows screen 500 proposals a round:
+
+- ``rlm-transfer``: the bundled default checkpoint (pretrained on cifar100 / imagenet16-120
+  accuracies and other devices' latencies; never cifar10 nor pixel3);
+- ``rlm-strict``: ``benchmarks/checkpoints/strict`` (latencies only, no accuracy column of any
+  dataset, no pixel3), so all it knows of accuracy comes from the campaign's own evaluations;
+- ``gbdt``: gradient-boosted trees on one-hot (the peers' settings), refit every 20.
+
+Each (task, method, seed) is saved to results/search_efficiency/ and skipped when present, so
+an interrupted run resumes. Prints the table; saves results/search_efficiency_{task}.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import RESULTS, checkpoint_id, machine
+from benchmarks.gbdt_surrogate import GbdtSurrogate
+from searchlab import load_space
+from searchlab.campaign import Campaign, CampaignSettings
+from searchlab.objectives import Objectives
+from searchlab.pareto import front_mask, hypervolume
+from searchlab.rlm.jobs import checkpoint_path
+from searchlab.store import CampaignStore
+from searchlab.strategies import make_strategy
+from searchlab.surrogate import RlmSurrogate
+from searchlab.verifiers import TabularVerifier
+
+STRICT = "benchmarks/checkpoints/strict"
+TASKS = {
+    "single": {"names": ["acc_cifar10_test"], "reference": None, "budget": 300},
+    "pair": {
+        "names": ["acc_cifar10_test", "lat_ms_hwnb_pixel3"],
+        "reference": {"acc_cifar10_test": 90.745, "lat_ms_hwnb_pixel3": 10.676},
+        "budget": 150,
+    },
+}
+#: method -> (strategy, options, surrogate, tasks)
+METHODS = {
+    "random": ("random", {}, None, ("single", "pair")),
+    "rea": ("rea", {}, None, ("single",)),
+    "local": ("local", {}, None, ("single",)),
+    "optuna-tpe": ("optuna", {"sampler": "tpe"}, None, ("single", "pair")),
+    "nsga2": ("nsga2", {}, None, ("pair",)),
+    "optuna-nsga2": ("optuna", {"sampler": "nsga2"}, None, ("pair",)),
+    "gbdt": ("rea", {}, "gbdt", ("single", "pair")),
+    "rlm-strict": ("rea", {}, "strict", ("single", "pair")),
+    "rlm-transfer": ("rea", {}, "default", ("single", "pair")),
+}
+MARKS = (50, 100, 150)
+OUT = RESULTS / "search_efficiency"
+
+
+def make_surrogate(kind: str | None, seed: int):  # noqa: ANN201
+    """None, the GBDT peer, or the RLM from a checkpoint."""
+    if kind is None:
+        return None
+    if kind == "gbdt":
+        return GbdtSurrogate(load_space("nb201"), seed=seed)
+    return RlmSurrogate(STRICT if kind == "strict" else kind, device="cpu", seed=seed)
+
+
+def run_one(task: str, method: str, seed: int) -> dict:
+    """One campaign in memory; the verified values in order."""
+    space = load_space("nb201")
+    spec = TASKS[task]
+    objectives = Objectives.parse(spec["names"], reference=spec["reference"])
+    strategy, options, kind, _ = METHODS[method]
+    surrogate = make_surrogate(kind, seed)
+    store = CampaignStore.open("sqlite:///:memory:", method, {}, objectives)
+    campaign = Campaign(
+        space,
+        make_strategy(strategy, space, objectives, seed=seed, **options),
+        surrogate,
+        TabularVerifier(space),
+        objectives,
+        store,
+        CampaignSettings(seed=seed),
+    )
+    start = time.perf_counter()
+    campaign.run(spec["budget"])
+    return {
+        "task": task,
+        "method": method,
+        "seed": seed,
+        "seconds": time.perf_counter() - start,
+        "surrogate": None if surrogate is None else surrogate.name,
+        "keys": [r.key for r in store.verified()],
+        "values": [[r.values[n] for n in spec["names"]] for r in store.verified()],
+    }
+
+
+def score(task: str, rec: dict, truth: dict) -> dict:
+    """single: evaluations to the optimum; pair: hypervolume ratios and front share."""
+    vals = np.array(rec["values"])
+    if task == "single":
+        hits = np.flatnonzero(vals[:, 0] >= truth["optimum"] - 1e-9)
+        return {"to_optimum": int(hits[0]) + 1 if len(hits) else None}
+    objectives = Objectives.parse(TASKS[task]["names"], reference=TASKS[task]["reference"])
+    F = objectives.to_min([dict(zip(TASKS[task]["names"], v)) for v in vals])
+    ref = objectives.reference_min()
+    out = {f"hv@{m}": hypervolume(F[:m], ref) / truth["hv"] for m in MARKS}
+    out["found"] = len(truth["front"] & set(rec["keys"][: MARKS[-1]])) / len(truth["front"])
+    return out
+
+
+def ground_truth() -> dict:
+    """The optimum, the true front's keys and hypervolume."""
+    space = load_space("nb201")
+    table = space.benchmark()
+    spec = TASKS["pair"]
+    objectives = Objectives.parse(spec["names"], reference=spec["reference"])
+    F = objectives.to_min(
+        [{n: table.column(n)[i] for n in spec["names"]} for i in range(len(table))]
+    )
+    mask = front_mask(F)
+    front = {c.key for c, m in zip(table.candidates(), mask) if m}
+    hv = hypervolume(F, objectives.reference_min())
+    return {"optimum": float(table.column("acc_cifar10_test").max()), "front": front, "hv": hv}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", nargs="+", default=["single", "pair"], choices=list(TASKS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
+    parser.add_argument("--rlm-seeds", type=int, nargs="+", default=list(range(5)))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    truth = ground_truth()
+    print(f"optimum {truth['optimum']}, true front {len(truth['front'])} cells; {machine()}")
+    strict = checkpoint_id(STRICT) if (Path(STRICT) / "model.safetensors").exists() else "missing"
+    print(f"checkpoints: transfer {checkpoint_id(checkpoint_path('default'))}, strict {strict}")
+    for task in args.task:
+        rows = {}
+        for method in [m for m in args.methods if task in METHODS[m][3]]:
+            seeds = args.rlm_seeds if METHODS[method][2] in ("strict", "default") else args.seeds
+            recs = []
+            for seed in seeds:
+                path = OUT / f"{task}_{method}_{seed}.json"
+                if not path.exists():
+                    path.write_text(json.dumps(run_one(task, method, seed)))
+                rec = json.loads(path.read_text())
+                recs.append({**rec, **score(task, rec, truth)})
+                print(f"{task} {method:13} seed {seed:2d} {_brief(recs[-1])}", flush=True)
+            rows[method] = recs
+        table(task, rows)
+        plot(task, rows, truth)
+
+
+def _brief(rec: dict) -> str:
+    if "to_optimum" in rec:
+        return f"optimum after {rec['to_optimum']}  ({rec['seconds']:.0f}s)"
+    return " ".join(f"{k} {rec[k]:.3f}" for k in ("hv@50", "hv@100", "hv@150", "found"))
+
+
+def table(task: str, rows: dict[str, list[dict]]) -> None:
+    """Median over seeds."""
+    if task == "single":
+        print(f"\n{'method':13} seeds  median evals to optimum  reached within 300  s/run")
+        for method, recs in rows.items():
+            hits = [r["to_optimum"] for r in recs if r["to_optimum"] is not None]
+            # seeds that never reach it count as beyond the budget in the median
+            med = np.median([r["to_optimum"] or np.inf for r in recs])
+            secs = np.median([r["seconds"] for r in recs])
+            shown = f"{med:.0f}" if np.isfinite(med) else ">300"
+            reached = f"{len(hits):>10}/{len(recs):<7}"
+            print(f"{method:13} {len(recs):5d}  {shown:>23}  {reached} {secs:5.0f}")
+        return
+    print(f"\n{'method':13} seeds   HV@50  HV@100  HV@150  front found  s/run")
+    for method, recs in rows.items():
+        med = [np.median([r[f"hv@{m}"] for r in recs]) for m in MARKS]
+        found = np.median([r["found"] for r in recs])
+        secs = np.median([r["seconds"] for r in recs])
+        print(
+            f"{method:13} {len(recs):5d}  "
+            + "  ".join(f"{v:6.3f}" for v in med)
+            + f"  {found:10.0%}  {secs:5.0f}"
+        )
+
+
+def plot(task: str, rows: dict[str, list[dict]], truth: dict) -> None:
+    """Median best accuracy (single) or hypervolume ratio (pair) over evaluations."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for method, recs in rows.items():
+        if task == "single":
+            curves = [np.maximum.accumulate(np.array(r["values"])[:, 0]) for r in recs]
+        else:
+            objectives = Objectives.parse(TASKS[task]["names"], reference=TASKS[task]["reference"])
+            ref = objectives.reference_min()
+            curves = []
+            for r in recs:
+                F = objectives.to_min([dict(zip(TASKS[task]["names"], v)) for v in r["values"]])
+                curves.append([hypervolume(F[: i + 1], ref) / truth["hv"] for i in range(len(F))])
+        n = min(len(c) for c in curves)
+        ax.plot(np.arange(1, n + 1), np.median([c[:n] for c in curves], axis=0), label=method)
+    ax.set_xlabel("verified evaluations")
+    ax.set_ylabel("best cifar10 accuracy (%)" if task == "single" else "hypervolume / true front's")
+    if task == "single":
+        ax.set_ylim(92.5, truth["optimum"] + 0.1)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"search_efficiency_{task}.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()
