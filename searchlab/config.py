@@ -123,6 +123,9 @@ class VerifierConfig:
 
     name: str = MISSING
     options: dict[str, Any] = field(default_factory=dict)
+    workers: int = 0  #: > 1: candidates verified in parallel worker processes
+    time_limit: Optional[float] = None  # noqa: UP045  (seconds per candidate, in a worker)
+    memory_limit_gb: Optional[float] = None  # noqa: UP045  (address space per worker)
 
 
 @dataclass

@@ -47,8 +47,14 @@ def build(cfg: Mapping[str, Any], run_dir: Path, load_surrogate: bool = True) ->
     strategy = make_strategy(
         cfg["strategy"]["name"], space, objectives, seed=seed, **dict(cfg["strategy"]["options"])
     )
+    ver = cfg["verifier"]
     verifier = make_verifier(
-        cfg["verifier"]["name"], space, **dict(cfg["verifier"].get("options") or {})
+        ver["name"],
+        space,
+        workers=int(ver.get("workers") or 0),
+        time_limit=ver.get("time_limit"),
+        memory_limit_gb=ver.get("memory_limit_gb"),
+        **dict(ver.get("options") or {}),
     )
     sur = dict(cfg["surrogate"])
     surrogate = None

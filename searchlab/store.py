@@ -171,6 +171,11 @@ class CampaignStore:
         self._storage.set_trial_user_attr(trial_id, "seconds", round(evaluation.seconds, 3))
         if evaluation.extra:
             self._storage.set_trial_user_attr(trial_id, "verifier", evaluation.extra)
+        # every number carries its own source (a combined verifier mixes them)
+        sources = evaluation.extra.get("sources") or {
+            n: evaluation.source for n in evaluation.values
+        }
+        self._storage.set_trial_user_attr(trial_id, "sources", sources)
         if not evaluation.ok:
             self._storage.set_trial_user_attr(trial_id, "error", evaluation.error)
             self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
