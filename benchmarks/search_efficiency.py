@@ -1,7 +1,7 @@
 """Search efficiency on NB201 (tabular verifier): strategies with and without a surrogate.
 
     python -m benchmarks.search_efficiency [--task single pair] [--seeds 0..19]
-        [--rlm-seeds 0..4] [--methods ...]
+        [--surrogate-seeds 0..4] [--methods ...]
 
 ``single``: cifar10 accuracy alone, 300 verified evaluations; figure: evaluations until the
 optimum (94.373 %) is verified, and how many seeds reach it. ``pair``: cifar10 accuracy up
@@ -138,7 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", nargs="+", default=["single", "pair"], choices=list(TASKS))
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(20)))
-    parser.add_argument("--rlm-seeds", type=int, nargs="+", default=list(range(5)))
+    parser.add_argument("--surrogate-seeds", type=int, nargs="+", default=list(range(5)))
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -149,7 +149,7 @@ def main() -> None:
     for task in args.task:
         rows = {}
         for method in [m for m in args.methods if task in METHODS[m][3]]:
-            seeds = args.rlm_seeds if METHODS[method][2] in ("strict", "default") else args.seeds
+            seeds = args.surrogate_seeds if METHODS[method][2] else args.seeds
             recs = []
             for seed in seeds:
                 path = OUT / f"{task}_{method}_{seed}.json"
