@@ -220,8 +220,10 @@ def build_onnx(genotype: tuple[str, ...], num_classes: int) -> onnx.ModelProto:
         nodes.append(helper.make_node(fn, ins, [out], domain="l"))
 
     mk = helper.make_node
-    nodes += [mk("Conv", ["x", *conv(STEM, 3, 3)], ["c0"], pads=[1, 1, 1, 1]),
-              mk("Relu", ["c0"], ["h0"])]
+    nodes += [
+        mk("Conv", ["x", *conv(STEM, 3, 3)], ["c0"], pads=[1, 1, 1, 1]),
+        mk("Relu", ["c0"], ["h0"]),
+    ]
     h = "h0"
     for i, (op, (c_in, c_out, stride)) in enumerate(zip(genotype, LAYERS, strict=True), start=1):
         if op == "skip":
