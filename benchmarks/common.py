@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import resource
@@ -13,13 +12,6 @@ import numpy as np
 import torch
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def checkpoint_id(folder: str | Path) -> str:
-    """``name@sha256[:12]`` of a checkpoint's weights: which model made a table."""
-    folder = Path(folder)
-    digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()[:12]
-    return f"{folder.name}@{digest}"
 
 
 def machine() -> str:

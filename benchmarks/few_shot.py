@@ -19,8 +19,9 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from benchmarks.baselines import BASELINES, fit_predict
-from benchmarks.common import RESULTS, checkpoint_id, machine, save
+from benchmarks.common import RESULTS, machine, save
 from searchlab import load_space
+from searchlab.rlm.checkpoint import checkpoint_id
 from searchlab.rlm.jobs import checkpoint_path
 from searchlab.rlm.pretrain import tokenizer_corpus
 from searchlab.rlm.surrogate import RegressionLanguageModel

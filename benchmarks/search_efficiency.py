@@ -29,12 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import RESULTS, checkpoint_id, machine
+from benchmarks.common import RESULTS, machine
 from benchmarks.gbdt_surrogate import GbdtSurrogate
 from searchlab import load_space
 from searchlab.campaign import Campaign, CampaignSettings
 from searchlab.objectives import Objectives
 from searchlab.pareto import front_mask, hypervolume
+from searchlab.rlm.checkpoint import checkpoint_id
 from searchlab.rlm.jobs import checkpoint_path
 from searchlab.store import CampaignStore
 from searchlab.strategies import make_strategy

@@ -14,8 +14,9 @@ import time
 
 import numpy as np
 
-from benchmarks.common import RESULTS, checkpoint_id, machine, peak_rss_mb, save
+from benchmarks.common import RESULTS, machine, peak_rss_mb, save
 from searchlab import available_spaces, load_space
+from searchlab.rlm.checkpoint import checkpoint_id
 from searchlab.rlm.jobs import checkpoint_path
 from searchlab.rlm.surrogate import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig

@@ -45,6 +45,7 @@ class RlmSurrogate:
         finetune_batch: int = 16,
         seed: int = 0,
     ) -> None:
+        from searchlab.rlm.checkpoint import checkpoint_id
         from searchlab.rlm.jobs import checkpoint_path
         from searchlab.rlm.surrogate import RegressionLanguageModel
 
@@ -53,14 +54,7 @@ class RlmSurrogate:
         self.temperature, self.seed = float(temperature), int(seed)
         self.finetune_steps, self.finetune_lr = int(finetune_steps), float(finetune_lr)
         self.finetune_batch = int(finetune_batch)
-        self.name = self._ident(checkpoint_path(str(checkpoint)))
-
-    @staticmethod
-    def _ident(folder: Path) -> str:
-        import hashlib
-
-        digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()[:12]
-        return f"{folder.name}@{digest}"
+        self.name = checkpoint_id(checkpoint_path(str(checkpoint)))
 
     def pretrained_columns(self) -> set[str]:
         """Columns the checkpoint learned outside any campaign (pretraining, ``fit``)."""
@@ -122,16 +116,19 @@ class RlmSurrogate:
 
     def save(self, directory: str | Path) -> str:
         """Write the current weights as a checkpoint folder; return its id."""
+        from searchlab.rlm.checkpoint import checkpoint_id
+
         folder = self.model.save(directory)
-        self.name = self._ident(Path(folder))
+        self.name = checkpoint_id(Path(folder))
         return self.name
 
     def load(self, directory: str | Path) -> None:
         """Continue from a checkpoint the campaign saved earlier."""
+        from searchlab.rlm.checkpoint import checkpoint_id
         from searchlab.rlm.surrogate import RegressionLanguageModel
 
         self.model = RegressionLanguageModel.load(directory, device=str(self.model.device))
-        self.name = self._ident(Path(directory))
+        self.name = checkpoint_id(Path(directory))
 
     def settings(self) -> dict[str, Any]:
         """JSON-ready settings (stored with the campaign)."""

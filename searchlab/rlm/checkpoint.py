@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,13 @@ FILES = ("config.json", "model.safetensors", "tokenizer.json", "model_card.json"
 
 class CheckpointError(ValueError):
     """A checkpoint folder is missing, corrupt or incompatible."""
+
+
+def checkpoint_id(folder: str | Path) -> str:
+    """``name@sha256[:12]`` of a checkpoint's weights: which model made a number or table."""
+    folder = Path(folder)
+    digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()[:12]
+    return f"{folder.name}@{digest}"
 
 
 def read_json(path: str | Path) -> dict[str, Any]:
