@@ -169,6 +169,8 @@ class Campaign:
                 "model": model,
                 "scored": scored,
                 "chosen": [pool[i].key for i in chosen],
+                # without a surrogate nothing is scored: keep what rebuilds the picks on resume
+                "chosen_genotypes": [pool[i].genotype_json() for i in chosen],
             },
         )
         picks = [(pool[i], scored[i] if scored else None) for i in chosen]
@@ -285,6 +287,7 @@ class Campaign:
         if self._restored:
             return
         self._restored = True
+        self.store.drop_incomplete_claims()  # a kill inside claim(): the round re-claims it
         rounds = self.store.rounds()
         history = [
             (r.candidate(), r.values if r.state == "COMPLETE" else None)
@@ -301,11 +304,11 @@ class Campaign:
         last = rounds[-1]
         claimed = {t.key for t in self.store.trials()}
         scored = {e["key"]: e for e in last.get("scored", [])}
+        genotypes = dict(zip(last.get("chosen", []), last.get("chosen_genotypes", [])))
         for key in last.get("chosen", []):  # killed between saving the round and claiming
             if key not in claimed:
                 entry = scored.get(key)
-                genotype = entry["genotype"] if entry else None
-                cand = self._candidate_from_round(key, genotype)
+                cand = self._candidate_from_round(key, genotypes.get(key))
                 self._claim(cand, last["index"], entry, last.get("model"))
         pending = self.store.pending()
         self._verify_and_tell([(t.number, t.candidate()) for t in pending])

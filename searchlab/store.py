@@ -151,7 +151,6 @@ class CampaignStore:
         """Create the RUNNING trial of a candidate about to be verified; its trial number."""
         trial = self.study.ask()
         attrs: dict[str, Any] = {
-            "key": candidate.key,
             "space": candidate.space,
             "genotype": candidate.genotype_json(),
             "genotype_str": genotype,
@@ -160,9 +159,23 @@ class CampaignStore:
         }
         for name, value in (prediction or {}).items():
             attrs[name] = value
+        # attrs are written one by one: the key goes last and marks a complete claim, so a
+        # kill halfway leaves a trial that readers skip and `drop_incomplete_claims` ends
+        attrs["key"] = candidate.key
         for name, value in attrs.items():
             trial.set_user_attr(name, value)
         return trial.number
+
+    def drop_incomplete_claims(self) -> int:
+        """Fail RUNNING trials whose claim was cut off before its key; how many."""
+        cut = [
+            t.number
+            for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if "key" not in t.user_attrs
+        ]
+        for number in cut:
+            self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+        return len(cut)
 
     def complete(self, number: int, evaluation: Evaluation) -> None:
         """Finish a claim with verified values (COMPLETE) or its failure (FAIL)."""
