@@ -37,8 +37,10 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau
 
+from searchlab import resume
 from searchlab.acquisition import default_acquisition, make_acquisition
 from searchlab.candidate import Candidate
+from searchlab.claims import Heartbeat, round_key
 from searchlab.objectives import Objectives
 from searchlab.space import Space
 from searchlab.store import CampaignStore
@@ -57,6 +59,7 @@ class CampaignSettings:
     finetune_every: int = 20  #: fine-tune after this many new verified values
     acquisition: str | None = None  #: None: "ei" for one objective, "ehvi" for several
     seed: int = 0
+    heartbeat: float = 10.0  #: seconds between heartbeats on claims being verified
 
 
 @dataclass
@@ -72,6 +75,7 @@ class RoundLog:
     tau: dict[str, float] = field(default_factory=dict)
     coverage80: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    pruned: int = 0  #: stopped early by a multi-fidelity verifier (not counted as failed)
 
 
 @dataclass
@@ -82,6 +86,7 @@ class CampaignResult:
     failed: int
     rounds: list[RoundLog]
     stopped: str
+    pruned: int = 0  #: stopped early by a multi-fidelity verifier
 
 
 class Campaign:
@@ -122,11 +127,19 @@ class Campaign:
         self._restore()
         logs: list[RoundLog] = []
         stopped = "budget"
-        while self._n_finished() < budget:
+        while True:
+            resume.recover(self)  # claims of workers that stopped beating
+            done = self._n_finished()
+            if done >= budget:
+                break
             if max_minutes is not None and time.perf_counter() - start > 60 * max_minutes:
                 stopped = "time"
                 break
-            log = self._round(budget - self._n_finished())
+            remaining = budget - done - len(self.store.claims.live())
+            if remaining <= 0:  # other workers are verifying the last candidates: wait
+                time.sleep(self.settings.heartbeat)
+                continue
+            log = self._round(remaining)
             if log is None:
                 stopped = "exhausted"
                 break
@@ -134,12 +147,60 @@ class Campaign:
             if progress is not None:
                 progress(log)
         verified = len(self.store.verified())
-        return CampaignResult(verified, self._n_finished() - verified, logs, stopped)
+        pruned = sum(t.state == "PRUNED" for t in self.store.finished())
+        failed = self._n_finished() - verified - pruned
+        return CampaignResult(verified, failed, logs, stopped, pruned)
 
     def _round(self, remaining: int) -> RoundLog | None:
-        s, t0 = self.settings, time.perf_counter()
+        t0 = time.perf_counter()
         self._maybe_finetune()
-        index = len(self.store.rounds())
+        resume.sync_strategy(self)
+        index = self.store.claims.next_round(len(self.store.rounds()))
+        self.strategy.asks = index  # each round draws from its own generator, whoever runs it
+        try:
+            plan = self._propose(index, remaining)
+        except BaseException:
+            self.store.claims.release(round_key(index))  # e.g. a plugin raised: leave no trace
+            raise
+        if plan is None:
+            self.store.claims.release(round_key(index))
+            return None
+        pool, chosen, scored, model = plan
+        self.store.save_round(
+            index,
+            {
+                "asks": self.strategy.asks,
+                "owner": self.store.claims.owner,
+                "model": model,
+                "scored": scored,
+                "chosen": [pool[i].key for i in chosen],
+                # without a surrogate nothing is scored: keep what rebuilds the picks on resume
+                "chosen_genotypes": [pool[i].genotype_json() for i in chosen],
+            },
+        )
+        self.store.claims.finish(round_key(index))
+        picks = [(pool[i], scored[i] if scored else None) for i in chosen]
+        claims = [self._claim(c, index, entry, model) for c, entry in picks]
+        claims = [(n, c) for n, c in claims if n is not None]  # another worker was first
+        failed, pruned = self._verify_and_tell(claims)
+        log = RoundLog(
+            round=index,
+            proposed=len(pool),
+            verified=len(claims) - failed - pruned,
+            failed=failed,
+            pruned=pruned,
+            total_verified=len(self.store.verified()),
+            model=model,
+            seconds=time.perf_counter() - t0,
+        )
+        log.tau, log.coverage80 = self.health()
+        return log
+
+    def _propose(
+        self, index: int, remaining: int
+    ) -> tuple[list[Candidate], list[int], list[dict[str, Any]], str | None] | None:
+        """The round's pool, the indices chosen from it, their scored entries and the model."""
+        s = self.settings
         n_done = self._n_finished()
         use_model = self.surrogate is not None and n_done >= s.initial
         q = min(s.batch, remaining)
@@ -148,6 +209,8 @@ class Campaign:
         pool = self.strategy.ask(s.pool if use_model else q)
         if not pool:
             return None
+        taken = {t.key for t in self.store.trials()}  # claimed by other workers meanwhile
+        pool = [c for c in pool if c.key not in taken] or pool
         samples = self._predict(pool, index) if use_model else None
         if samples is None:
             chosen = list(range(min(q, len(pool))))
@@ -162,31 +225,7 @@ class Campaign:
         scored = []
         if samples is not None:
             scored = [self._scored_entry(c, samples, i) for i, c in enumerate(pool)]
-        self.store.save_round(
-            index,
-            {
-                "asks": self.strategy.asks,
-                "model": model,
-                "scored": scored,
-                "chosen": [pool[i].key for i in chosen],
-                # without a surrogate nothing is scored: keep what rebuilds the picks on resume
-                "chosen_genotypes": [pool[i].genotype_json() for i in chosen],
-            },
-        )
-        picks = [(pool[i], scored[i] if scored else None) for i in chosen]
-        claims = [self._claim(c, index, entry, model) for c, entry in picks]
-        failed = self._verify_and_tell(claims)
-        log = RoundLog(
-            round=index,
-            proposed=len(pool),
-            verified=len(claims) - failed,
-            failed=failed,
-            total_verified=len(self.store.verified()),
-            model=model,
-            seconds=time.perf_counter() - t0,
-        )
-        log.tau, log.coverage80 = self.health()
-        return log
+        return pool, chosen, scored, model
 
     # ----- pieces -----------------------------------------------------------------------------
     def _predict(self, pool: Sequence[Candidate], index: int) -> np.ndarray:
@@ -222,7 +261,7 @@ class Campaign:
 
     def _claim(
         self, cand: Candidate, index: int, entry: Mapping | None, model: str | None
-    ) -> tuple[int, Candidate]:
+    ) -> tuple[int | None, Candidate]:
         prediction: dict[str, Any] = {}
         if entry is not None:
             prediction = {k: entry[k] for k in ("predicted", "spread", "interval")}
@@ -230,26 +269,29 @@ class Campaign:
         genotype = self.space.genotype_to_str(cand.genotype)
         return self.store.claim(cand, index, genotype, prediction), cand
 
-    def _verify_and_tell(self, claims: Sequence[tuple[int, Candidate]]) -> int:
-        """Verify claimed candidates, finish their trials, tell the strategy; count failures."""
+    def _verify_and_tell(self, claims: Sequence[tuple[int, Candidate]]) -> tuple[int, int]:
+        """Verify claimed candidates, finish their trials, tell the strategy; (failed, pruned)."""
         if not claims:
-            return 0
+            return 0, 0
         cands = [c for _, c in claims]
         told: list[dict[str, float] | None] = [None] * len(claims)
-        failed = 0
-        # each result is stored the moment it exists: a kill loses at most the ones in flight
-        for i, ev in self.verifier.iter_verify(cands, self.objectives.expensive):
-            number, cand = claims[i]
-            if ev.ok:
-                values = dict(ev.values)
-                for name in self.objectives.cheap:
-                    values[name] = self._cheap(cand, name)
-                ev = replace(ev, values=values)
-            self.store.complete(number, ev)
-            failed += 0 if ev.ok else 1
-            told[i] = ev.values if ev.ok else None
+        failed = pruned = 0
+        # each result is stored the moment it exists: a kill loses at most the ones in flight;
+        # the heartbeat tells other workers these claims are alive meanwhile
+        with Heartbeat(self.store.claims, self.settings.heartbeat):
+            for i, ev in self.verifier.iter_verify(cands, self.objectives.expensive):
+                number, cand = claims[i]
+                if ev.ok:
+                    values = dict(ev.values)
+                    for name in self.objectives.cheap:
+                        values[name] = self._cheap(cand, name)
+                    ev = replace(ev, values=values)
+                self.store.complete(number, ev)
+                pruned += int(ev.pruned)
+                failed += int(not ev.ok and not ev.pruned)
+                told[i] = ev.values if ev.ok else None
         self.strategy.tell(cands, told)
-        return failed
+        return failed, pruned
 
     def _n_finished(self) -> int:
         return len(self.store.finished())
@@ -259,7 +301,7 @@ class Campaign:
         if self.surrogate is None:
             return
         verified = self.store.verified()
-        last = self.store.state("finetuned_on", 0)
+        last = self.store.state(self._mine("finetuned_on"), 0)
         due = len(verified) >= self.settings.initial and (
             last == 0 or len(verified) - last >= self.settings.finetune_every
         )
@@ -275,53 +317,23 @@ class Campaign:
         )
         if self.run_dir is not None:
             folder = self.run_dir / "surrogate" / f"finetuned-{len(verified):05d}"
-            previous = self.store.state("checkpoint")
+            previous = self.store.state(self._mine("checkpoint"))
             self.surrogate.save(folder)
-            self.store.set_state("checkpoint", str(folder))
+            self.store.set_state(self._mine("checkpoint"), str(folder))
             if previous and Path(previous) != folder:  # only the latest is needed to resume
                 shutil.rmtree(previous, ignore_errors=True)
-        self.store.set_state("finetuned_on", len(verified))
+        self.store.set_state(self._mine("finetuned_on"), len(verified))
+
+    def _mine(self, name: str) -> str:
+        """The state key of this owner (each worker fine-tunes its own copy of the model)."""
+        owner = self.store.claims.owner
+        return name if owner == "main" else f"{name}@{owner}"
 
     def _restore(self) -> None:
-        """Bring a fresh strategy and surrogate to the stored state; finish claims in flight."""
-        if self._restored:
-            return
-        self._restored = True
-        self.store.drop_incomplete_claims()  # a kill inside claim(): the round re-claims it
-        rounds = self.store.rounds()
-        history = [
-            (r.candidate(), r.values if r.state == "COMPLETE" else None)
-            for r in self.store.finished()
-        ]
-        self.strategy.restore(history, rounds[-1]["asks"] if rounds else 0)
-        ckpt = self.store.state("checkpoint")
-        if self.surrogate is not None and ckpt and Path(ckpt).exists():
-            self.surrogate.load(ckpt)
-        elif self.surrogate is not None and self.store.state("finetuned_on", 0):
-            self._force_finetune = True  # the fine-tuned weights were not kept: redo them
-        if not rounds:
-            return
-        last = rounds[-1]
-        claimed = {t.key for t in self.store.trials()}
-        scored = {e["key"]: e for e in last.get("scored", [])}
-        genotypes = dict(zip(last.get("chosen", []), last.get("chosen_genotypes", [])))
-        for key in last.get("chosen", []):  # killed between saving the round and claiming
-            if key not in claimed:
-                entry = scored.get(key)
-                cand = self._candidate_from_round(key, genotypes.get(key))
-                self._claim(cand, last["index"], entry, last.get("model"))
-        pending = self.store.pending()
-        self._verify_and_tell([(t.number, t.candidate()) for t in pending])
-
-    def _candidate_from_round(self, key: str, genotype_json: str | None) -> Candidate:
-        import json
-
-        if genotype_json is None:
-            raise RuntimeError(f"round record lacks the genotype of chosen candidate {key}")
-        cand = self.space.candidate(json.loads(genotype_json))
-        if cand.key != key:
-            raise RuntimeError(f"candidate {key} rebuilt with another key {cand.key}")
-        return cand
+        """Bring a fresh strategy and surrogate to the stored state (once per object)."""
+        if not self._restored:
+            self._restored = True
+            resume.restore(self)
 
     # ----- health -----------------------------------------------------------------------------
     def health(self) -> tuple[dict[str, float], dict[str, float]]:
@@ -329,7 +341,7 @@ class Campaign:
 
         These are values the current model predicted before it saw them: an honest check.
         """
-        since = self.store.state("finetuned_on", 0)
+        since = self.store.state(self._mine("finetuned_on"), 0)
         rows = [r for r in self.store.verified()[since:] if r.predicted]
         tau, cover = {}, {}
         for name in self.objectives.expensive:

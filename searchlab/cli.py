@@ -25,6 +25,9 @@ commands:
               searchlab evaluate model=DIR data=PATH.csv targets=[COL] space=nb201
   run       run a search campaign (conf/run.yaml); -m sweeps, e.g.
               searchlab run -m strategy=rea,nsga2 seed=0,1,2
+  worker    join a campaign stored in a shared database (many workers, many machines):
+              searchlab worker storage=postgresql+psycopg://HOST/DB campaign=NAME
+              searchlab worker -m storage=URL campaign=NAME index=0,1,2,3
   resume    continue a campaign: searchlab resume RUN_DIR [budget=N]
   front     print and export a campaign's fronts: searchlab front RUN_DIR
 """
@@ -193,30 +196,56 @@ def cmd_sample(cfg: DictConfig) -> int:
     return 0
 
 
-def cmd_run(overrides: Sequence[str]) -> int:
-    """Run one campaign, or a sweep with ``-m``, through hydra (launchers, sweep folders)."""
+def _hydra_command(
+    config_name: str, overrides: Sequence[str], job: Callable[[DictConfig, Path], int]
+) -> int:
+    """Run ``job(cfg, run_dir)`` under hydra.main (multirun, launchers, sweep folders)."""
     import hydra
     from hydra.core.hydra_config import HydraConfig
 
     from searchlab.config import register
 
     register()
+    if not {"-m", "--multirun"} & set(overrides):
+        compose(config_name, overrides)  # a bad override or value: one line, before any work
     status = {"code": 0}
 
-    @hydra.main(config_path="pkg://searchlab.conf", config_name="run", version_base=None)
+    @hydra.main(config_path="pkg://searchlab.conf", config_name=config_name, version_base=None)
     def app(cfg: DictConfig) -> None:
         run_dir = cfg.run_dir or HydraConfig.get().runtime.output_dir
-        status["code"] = max(status["code"], _run_reporting(cfg, Path(run_dir)))
+        status["code"] = max(status["code"], job(cfg, Path(run_dir)))
 
     saved = sys.argv
-    sys.argv = ["searchlab run", *_space_overrides(overrides)]
+    sys.argv = [f"searchlab {config_name}", *_space_overrides(overrides)]
     try:
         app()
-    except SystemExit as exc:  # hydra reports a bad override or config itself, then exits
-        return int(exc.code or 0) if isinstance(exc.code, int) else 2
+    except SystemExit as exc:  # hydra reports a bad override or config itself, then exits 1
+        code = int(exc.code or 0) if isinstance(exc.code, int) else 2
+        return 2 if code == 1 else code  # a user error, like every other command's
     finally:
         sys.argv = saved
     return status["code"]
+
+
+def cmd_run(overrides: Sequence[str]) -> int:
+    """Run one campaign, or a sweep with ``-m``, through hydra (launchers, sweep folders)."""
+    return _hydra_command("run", overrides, _run_reporting)
+
+
+def cmd_worker(overrides: Sequence[str]) -> int:
+    """Join a stored campaign as one more worker (``-m index=0,1,2,3`` starts several)."""
+
+    def job(cfg: DictConfig, run_dir: Path) -> int:
+        from searchlab.launch import worker_config
+
+        try:
+            plain = worker_config(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True))
+        except _user_errors() as exc:
+            print(f"searchlab worker: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        return _run_reporting(OmegaConf.create(plain), run_dir)
+
+    return _hydra_command("worker", overrides, job)
 
 
 def _run_reporting(cfg: DictConfig, run_dir: Path) -> int:
@@ -224,15 +253,13 @@ def _run_reporting(cfg: DictConfig, run_dir: Path) -> int:
     from searchlab.launch import run_campaign
 
     try:
-        plain = OmegaConf.to_container(cfg, resolve=True)
+        plain = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
         saved = run_dir / "config.yaml"
         if saved.is_file() and OmegaConf.load(saved).get("name") != plain["name"]:
             raise UsageError(
                 f"run folder {run_dir} holds campaign {OmegaConf.load(saved).get('name')!r}, "
                 f"not {plain['name']!r}: use another run_dir"
             )
-        run_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(OmegaConf.create(plain), run_dir / "config.yaml")
         info = run_campaign(plain, run_dir, show_progress=bool(cfg.progress))
     except _user_errors() as exc:
         print(f"searchlab run: error: {_one_line(exc)}", file=sys.stderr)
@@ -245,7 +272,8 @@ def _print_summary(info: dict) -> None:
     best = ", ".join(f"{k} {v:.4g}" for k, v in (info.get("best") or {}).items())
     hv = info.get("hypervolume")
     print(
-        f"campaign {info['name']}: {info['verified']} verified, {info.get('failed', 0)} failed "
+        f"campaign {info['name']}: {info['verified']} verified, {info.get('failed', 0)} failed, "
+        f"{info.get('pruned', 0)} stopped early "
         f"({info['stopped']}, {info['seconds']} s); best {best}"
         + (f"; hypervolume {hv:.4g}" if isinstance(hv, float) else "")
     )
@@ -297,6 +325,7 @@ def cmd_front(args: Sequence[str]) -> int:
 
 RAW_COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "run": cmd_run,
+    "worker": cmd_worker,
     "resume": cmd_resume,
     "front": cmd_front,
 }

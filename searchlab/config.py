@@ -168,6 +168,25 @@ class RunConfig:
     storage: Optional[str] = None  # noqa: UP045  (default: sqlite in the run folder)
     progress: bool = True
     report: bool = True
+    owner: str = "main"  #: this process's name among the campaign's workers
+    heartbeat: float = 10.0  #: seconds between heartbeats on claims being verified
+    grace: float = 60.0  #: a worker silent this long loses its claims to another
+
+
+@dataclass
+class WorkerConfig:
+    """``searchlab worker``: join a campaign stored in a shared database (PostgreSQL)."""
+
+    storage: str = MISSING
+    campaign: str = MISSING
+    budget: Optional[int] = None  # noqa: UP045  (default: the campaign's own budget)
+    index: int = 0  #: tells workers apart in a hydra sweep (index=0,1,2,3)
+    max_minutes: Optional[float] = None  # noqa: UP045
+    run_dir: Optional[str] = None  # noqa: UP045  (default: hydra's output folder)
+    heartbeat: float = 10.0
+    grace: float = 60.0
+    progress: bool = False
+    report: bool = True
 
 
 def register() -> None:
@@ -179,4 +198,5 @@ def register() -> None:
     store.store(name="fit_schema", node=FitConfig)
     store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(name="run_schema", node=RunConfig)
+    store.store(name="worker_schema", node=WorkerConfig)
     store.store(group="space", name="schema", node=SpaceConfig)

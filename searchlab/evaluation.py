@@ -37,6 +37,8 @@ class Evaluation:
     seconds: float = 0.0
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: stopped early by a multi-fidelity verifier: a failure that says "not good enough"
+    pruned: bool = False
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -70,6 +72,7 @@ class Evaluation:
             "seconds": self.seconds,
             "error": self.error,
             "extra": self.extra,
+            "pruned": self.pruned,
         }
 
     @classmethod
@@ -84,4 +87,5 @@ class Evaluation:
             seconds=record.get("seconds", 0.0),
             error=record.get("error"),
             extra=record.get("extra", {}),
+            pruned=bool(record.get("pruned", False)),
         )

@@ -63,9 +63,41 @@ def build(cfg: Mapping[str, Any], run_dir: Path, load_surrogate: bool = True) ->
     run_dir.mkdir(parents=True, exist_ok=True)
     url = cfg.get("storage") or f"sqlite:///{run_dir.resolve() / 'campaign.db'}"
     identity = {k: cfg.get(k) for k in IDENTITY}
-    store = CampaignStore.open(url, campaign_name(cfg), identity, objectives, compare=IDENTITY)
-    settings = CampaignSettings(**dict(cfg["rounds"]), seed=seed)
+    owner, grace = str(cfg.get("owner") or "main"), float(cfg.get("grace") or 60.0)
+    store = CampaignStore.open(
+        url, campaign_name(cfg), identity, objectives, compare=IDENTITY, owner=owner, grace=grace
+    )
+    heartbeat = float(cfg.get("heartbeat") or 10.0)
+    settings = CampaignSettings(**dict(cfg["rounds"]), seed=seed, heartbeat=heartbeat)
     return Campaign(space, strategy, surrogate, verifier, objectives, store, settings, run_dir)
+
+
+def yaml_text(cfg: Mapping[str, Any]) -> str:
+    """A plain config as YAML (what ``searchlab resume`` reads back)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_yaml(OmegaConf.create(dict(cfg)))
+
+
+def worker_config(worker: Mapping[str, Any]) -> dict[str, Any]:
+    """The run config of a worker joining a stored campaign (its parts come from the store)."""
+    import os
+    import socket
+
+    url, name = str(worker["storage"]), str(worker["campaign"])
+    stored = CampaignStore.stored_config(url, name)
+    budget = worker.get("budget") or stored.pop("searchlab:budget", None)
+    if budget is None:
+        raise ValueError(f"campaign {name!r} in {url} has no budget stored: give budget=N")
+    owner = f"{socket.gethostname()}-{os.getpid()}-{worker.get('index', 0)}"
+    cfg = {k: stored[k] for k in IDENTITY if k in stored}
+    cfg.update(
+        name=name, storage=url, budget=int(budget), owner=owner,
+        max_minutes=worker.get("max_minutes"), heartbeat=worker.get("heartbeat", 10.0),
+        grace=worker.get("grace", 60.0), report=worker.get("report", True),
+        progress=worker.get("progress", False), run_dir=worker.get("run_dir"),
+    )  # fmt: skip
+    return cfg
 
 
 def records(campaign: Campaign) -> list[dict[str, Any]]:
@@ -88,6 +120,7 @@ def records(campaign: Campaign) -> list[dict[str, Any]]:
                 "verified_order": None,
                 "computed": {},
                 "error": None,
+                "pruned": False,
             }
     done = 0
     for t in store.trials():
@@ -102,6 +135,7 @@ def records(campaign: Campaign) -> list[dict[str, Any]]:
             verified=t.values or None,
             source=t.source,
             error=t.error,
+            pruned=t.state == "PRUNED",
             verified_order=None,
         )
         if t.state == "COMPLETE":
@@ -137,6 +171,11 @@ def run_campaign(
     run_dir = Path(run_dir)
     start = time.perf_counter()
     campaign = build(cfg, run_dir)
+    # written once the parts were built and the store accepted them: a bad config or a
+    # folder of another campaign leaves the folder as it was
+    (run_dir / "config.yaml").write_text(yaml_text(cfg))
+    if campaign.store.state("budget") is None:  # workers that join default to it
+        campaign.store.set_state("budget", int(cfg["budget"]))
     (run_dir / "campaign.json").write_text(json.dumps(campaign.describe(), indent=1) + "\n")
     before = len(campaign.store.finished())
     with _progress(campaign, int(cfg["budget"]), show_progress) as on_round:

@@ -135,6 +135,12 @@ def parse_text(text: str, source: str = "<text>") -> onnx.ModelProto:
 def check_text(text: str, source: str = "<text>") -> onnx.ModelProto:
     """Parse a text and run the full ONNX checker with strict shape inference; return the model."""
     model = parse_text(text, source)
+    # the checker accepts an empty graph and any IR version; a network needs both
+    if model.ir_version < 3:
+        raise OnnxTextError(f"{source}: ONNX check failed: ir_version {model.ir_version} < 3")
+    if not model.graph.output:
+        name = model.graph.name
+        raise OnnxTextError(f"{source}: ONNX check failed: graph {name!r} has no outputs")
     try:
         onnx.checker.check_model(model, full_check=True)
         onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)

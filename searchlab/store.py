@@ -6,8 +6,10 @@ in optuna-dashboard as a normal multi-objective study. What lives where:
 - **trials** are the candidates chosen for verification. A trial is created RUNNING when a
   candidate is *claimed* (user attrs: key, space, genotype, ONNX text, round, predicted
   medians / spreads / 80 % intervals and the checkpoint that predicted them), then finished
-  COMPLETE with the verified values (attr ``source``: benchmark / measured) or FAIL with the
-  reason. Trial order is verification order; a key is never completed twice.
+  COMPLETE with the verified values (attr ``source``: benchmark / measured), FAIL with the
+  reason, or PRUNED when a multi-fidelity verifier stopped it early. Trial order is
+  verification order; a key is never completed twice. A table beside optuna's
+  (:mod:`searchlab.claims`) makes claims atomic across workers.
 - **study system attrs** hold the campaign config (``searchlab:config``) and, per round,
   every candidate the surrogate scored (key, genotype, predictions), the strategy's ask
   count and the checkpoint used (``searchlab:round:NNNNN``), so a killed run resumes.
@@ -23,12 +25,14 @@ Example:
     >>> cand = load_space("nb201").sample(np.random.default_rng(0))
     >>> number = store.claim(cand, round_index=0, genotype="g")
     >>> store.complete(number, Evaluation(cand.key, {"acc_cifar10_test": 93.1}, "benchmark"))
+    True
     >>> [(r.key, r.values) for r in store.verified()] == [(cand.key, {"acc_cifar10_test": 93.1})]
     True
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import warnings
@@ -40,6 +44,7 @@ import optuna
 from optuna.trial import TrialState
 
 from searchlab.candidate import Candidate, text_key
+from searchlab.claims import Claims
 from searchlab.evaluation import Evaluation
 from searchlab.objectives import Objectives
 
@@ -71,6 +76,7 @@ class TrialRecord:
     interval: dict[str, list[float]] | None = None
     model: str | None = None
     seconds: float = 0.0
+    owner: str | None = None
 
     def candidate(self) -> Candidate:
         """The stored candidate (its key is checked against its text)."""
@@ -86,6 +92,7 @@ class CampaignStore:
 
     def __init__(self, study: optuna.Study, objectives: Objectives) -> None:
         self.study, self.objectives = study, objectives
+        self.claims: Claims  # set by open()
         self._storage = study._storage  # the storage API (set/get system attrs) is public
         self._id = study._study_id
 
@@ -98,11 +105,15 @@ class CampaignStore:
         config: Mapping[str, Any],
         objectives: Objectives,
         compare: tuple[str, ...] | None = None,
+        owner: str = "main",
+        grace: float = 60.0,
     ) -> CampaignStore:
         """Open or create the campaign ``name``; refuse one whose stored config differs.
 
         ``compare`` lists the config keys that must match a stored campaign (default: all);
         the rest (budget, time limit) may change when a campaign is resumed or extended.
+        ``owner`` names this process among the campaign's workers (claims, heartbeats);
+        ``grace`` is how long a silent owner keeps its claims.
         """
         _quiet()
         try:
@@ -114,6 +125,10 @@ class CampaignStore:
             storage=storage, study_name=name, directions=directions, load_if_exists=True
         )
         store = cls(study, objectives)
+        try:
+            store.claims = Claims(url, name, owner=owner, grace=grace)
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"cannot open the claims table in {url!r}: {exc}") from None
         stored = store.config
         if stored is None:
             store._set_system(CONFIG_ATTR, {"format": FORMAT, **dict(config)})
@@ -135,6 +150,26 @@ class CampaignStore:
                 raise StoreError(f"campaign {name!r}: stored directions differ from {directions}")
         return store
 
+    @staticmethod
+    def stored_config(url: str, name: str) -> dict[str, Any]:
+        """The config a stored campaign was started with (plus its budget), to join it."""
+        _quiet()
+        try:
+            storage = optuna.storages.get_storage(url)
+            names = optuna.get_all_study_names(storage)
+        except Exception as exc:  # noqa: BLE001  (any driver error: report the URL)
+            raise StoreError(f"cannot open storage {url!r}: {exc}") from None
+        if name not in names:
+            raise StoreError(f"no campaign {name!r} in {url} (campaigns there: {sorted(names)})")
+        study = optuna.load_study(study_name=name, storage=storage)
+        attrs = storage.get_study_system_attrs(study._study_id)
+        if CONFIG_ATTR not in attrs:
+            raise StoreError(f"study {name!r} in {url} is not a searchlab campaign")
+        config = dict(attrs[CONFIG_ATTR])
+        if "searchlab:budget" in attrs:
+            config["searchlab:budget"] = attrs["searchlab:budget"]
+        return config
+
     @property
     def config(self) -> dict[str, Any] | None:
         """The config the campaign was created with (None for a new study)."""
@@ -147,10 +182,20 @@ class CampaignStore:
         round_index: int,
         genotype: str,
         prediction: Mapping[str, Any] | None = None,
-    ) -> int:
-        """Create the RUNNING trial of a candidate about to be verified; its trial number."""
+    ) -> int | None:
+        """Claim a candidate and create its RUNNING trial; its number (None: claimed by another).
+
+        The claims table decides first, atomically, so two workers never verify one key.
+        """
+        if not self.claims.acquire(candidate.key):
+            return None
+        running = self.running_trial(candidate.key)  # a claim of ours cut off after ask()
+        if running is not None:
+            self.claims.attach(candidate.key, running)
+            return running
         trial = self.study.ask()
         attrs: dict[str, Any] = {
+            "owner": self.claims.owner,
             "space": candidate.space,
             "genotype": candidate.genotype_json(),
             "genotype_str": genotype,
@@ -164,22 +209,60 @@ class CampaignStore:
         attrs["key"] = candidate.key
         for name, value in attrs.items():
             trial.set_user_attr(name, value)
+        self.claims.attach(candidate.key, trial.number)
         return trial.number
 
+    def running_trial(self, key: str) -> int | None:
+        """The RUNNING trial that claims ``key`` (None when there is none)."""
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if t.user_attrs.get("key") == key:
+                return t.number
+        return None
+
     def drop_incomplete_claims(self) -> int:
-        """Fail RUNNING trials whose claim was cut off before its key; how many."""
+        """Fail RUNNING trials whose claim was cut off before its key; how many.
+
+        Only this owner's, or others' older than the grace period: a live worker may be
+        writing its claim right now.
+        """
+        cutoff = datetime.datetime.now() - datetime.timedelta(seconds=self.claims.grace)
         cut = [
             t.number
             for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             if "key" not in t.user_attrs
+            and (
+                t.user_attrs.get("owner") == self.claims.owner
+                or (t.datetime_start is not None and t.datetime_start < cutoff)
+            )
         ]
         for number in cut:
             self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
         return len(cut)
 
-    def complete(self, number: int, evaluation: Evaluation) -> None:
-        """Finish a claim with verified values (COMPLETE) or its failure (FAIL)."""
+    def trial(self, number: int) -> TrialRecord | None:
+        """The claimed candidate with this trial number (None when its claim is incomplete)."""
+        frozen = self._storage.get_trial(
+            self._storage.get_trial_id_from_study_id_trial_number(self._id, number)
+        )
+        return self._record(frozen)
+
+    def complete(self, number: int, evaluation: Evaluation) -> bool:
+        """Finish a claim with verified values (COMPLETE) or its failure (FAIL).
+
+        False when the trial was already finished: a worker presumed dead came back after
+        another took its claim over; the first result stands.
+        """
         trial_id = self._storage.get_trial_id_from_study_id_trial_number(self._id, number)
+        if self._storage.get_trial(trial_id).state.is_finished():
+            return False
+        try:
+            self._write_result(trial_id, number, evaluation)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return False
+        self.claims.finish(evaluation.key)
+        return True
+
+    def _write_result(self, trial_id: int, number: int, evaluation: Evaluation) -> None:
         self._storage.set_trial_user_attr(trial_id, "source", evaluation.source)
         self._storage.set_trial_user_attr(trial_id, "seconds", round(evaluation.seconds, 3))
         if evaluation.extra:
@@ -191,7 +274,8 @@ class CampaignStore:
         self._storage.set_trial_user_attr(trial_id, "sources", sources)
         if not evaluation.ok:
             self._storage.set_trial_user_attr(trial_id, "error", evaluation.error)
-            self.study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+            state = TrialState.PRUNED if evaluation.pruned else TrialState.FAIL
+            self.study.tell(number, state=state, skip_if_finished=True)
             return
         missing = [n for n in self.objectives.names if n not in evaluation.values]
         if missing:
@@ -204,42 +288,42 @@ class CampaignStore:
 
     def trials(self) -> list[TrialRecord]:
         """Every claimed candidate in claim order, whatever its state."""
-        out = []
-        for t in self.study.get_trials(deepcopy=False):
-            a = t.user_attrs
-            if "key" not in a:
-                continue
-            values = {}
-            if t.state == TrialState.COMPLETE and t.values is not None:
-                values = dict(zip(self.objectives.names, t.values))
-            out.append(
-                TrialRecord(
-                    number=t.number,
-                    key=a["key"],
-                    space=a["space"],
-                    genotype=a["genotype"],
-                    text=a["text"],
-                    round=int(a.get("round", 0)),
-                    state=t.state.name,
-                    values=values,
-                    source=a.get("source"),
-                    error=a.get("error"),
-                    predicted=a.get("predicted"),
-                    spread=a.get("spread"),
-                    interval=a.get("interval"),
-                    model=a.get("model"),
-                    seconds=float(a.get("seconds", 0.0)),
-                )
-            )
-        return out
+        out = [self._record(t) for t in self.study.get_trials(deepcopy=False)]
+        return [r for r in out if r is not None]
+
+    def _record(self, t: optuna.trial.FrozenTrial) -> TrialRecord | None:
+        a = t.user_attrs
+        if "key" not in a:
+            return None
+        values = {}
+        if t.state == TrialState.COMPLETE and t.values is not None:
+            values = dict(zip(self.objectives.names, t.values))
+        return TrialRecord(
+            number=t.number,
+            key=a["key"],
+            space=a["space"],
+            genotype=a["genotype"],
+            text=a["text"],
+            round=int(a.get("round", 0)),
+            state=t.state.name,
+            values=values,
+            source=a.get("source"),
+            error=a.get("error"),
+            predicted=a.get("predicted"),
+            spread=a.get("spread"),
+            interval=a.get("interval"),
+            model=a.get("model"),
+            seconds=float(a.get("seconds", 0.0)),
+            owner=a.get("owner"),
+        )
 
     def verified(self) -> list[TrialRecord]:
         """Completed candidates in verification order."""
         return [t for t in self.trials() if t.state == "COMPLETE"]
 
     def finished(self) -> list[TrialRecord]:
-        """Completed and failed candidates in order (a strategy's told history)."""
-        return [t for t in self.trials() if t.state in ("COMPLETE", "FAIL")]
+        """Completed, failed and pruned candidates in order (a strategy's told history)."""
+        return [t for t in self.trials() if t.state in ("COMPLETE", "FAIL", "PRUNED")]
 
     def pending(self) -> list[TrialRecord]:
         """Claimed candidates not finished yet (a killed run's verifications in flight)."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from searchlab import load_space
 from searchlab.campaign import Campaign, CampaignSettings
+from searchlab.evaluation import Evaluation
+from searchlab.launch import records
 from searchlab.objectives import Objectives
+from searchlab.report import summary
 from searchlab.store import CampaignStore, StoreError
 from searchlab.strategies import make_strategy
 from searchlab.verifiers import TabularVerifier
@@ -47,6 +53,16 @@ class FailsSome(TabularVerifier):
         if candidate.genotype[0] == "none":
             raise RuntimeError("loss became NaN")
         return super()._verify_one(candidate, objectives)
+
+
+class PrunesSome(FailsSome):
+    """Also stops early (a multi-fidelity verifier's verdict) cells whose first edge pools."""
+
+    def evaluate(self, candidate, objectives):
+        if candidate.genotype[0] == "avg_pool_3x3":
+            stopped = Evaluation.failure(candidate.key, "measured", "stopped early at 1 epochs")
+            return replace(stopped, pruned=True)
+        return super().evaluate(candidate, objectives)
 
 
 def campaign(space, url, strategy="rea", verifier=None, batch=5, seed=0):
@@ -116,6 +132,20 @@ def test_failed_candidates_are_recorded_and_the_campaign_goes_on(space, tmp_path
     assert all("loss became NaN" in t.error for t in failed)
     told = {cand.key: v for cand, v in c.strategy.history}
     assert all(told[t.key] is None for t in failed)
+
+
+def test_pruned_candidates_are_kept_apart_from_failures(space, tmp_path):
+    c = campaign(space, f"sqlite:///{tmp_path}/p.db", strategy="random", verifier=PrunesSome(space))
+    result = c.run(budget=40)
+    states = Counter(t.state for t in c.store.trials())
+    assert result.pruned == states["PRUNED"] > 0 and result.failed == states["FAIL"] > 0
+    assert result.verified + result.failed + result.pruned == 40
+    assert sum(log.pruned for log in result.rounds) == result.pruned
+    assert c.store.integrity() == []
+    info = summary(records(c), c.objectives)
+    assert (info["pruned"], info["failed"]) == (result.pruned, result.failed)
+    told = {cand.key: v for cand, v in c.strategy.history}
+    assert all(told[t.key] is None for t in c.store.trials() if t.state == "PRUNED")
 
 
 def test_same_seed_same_candidates_other_seed_others(space, tmp_path):

@@ -220,6 +220,7 @@ def test_successive_halving_keeps_the_best_and_stops_the_rest(nb201, straight):
         else:
             assert e.error == f"stopped early at 1 epochs (val acc {e.extra['val_acc']:.2f})"
             assert e.values == {} and e.extra["val_acc"] <= 20
+            assert e.pruned  # stored as a PRUNED trial, apart from failures
 
 
 def test_halving_with_a_custom_rank_and_failures():
@@ -237,6 +238,7 @@ def test_halving_with_a_custom_rank_and_failures():
     assert rung_epochs(1, 2, verifier.epochs) == [1, 2, 4]
     evals = sh.run(cands, DIGITS[:2])
     assert "forward exploded" in evals[1].error and "loss at epoch 1" in evals[3].error
+    assert not evals[1].pruned and not evals[3].pruned  # real failures are not "stopped early"
     reasons = [e.error.split(" (")[0] for e in evals if not e.ok and "stopped" in e.error]
     assert sorted(reasons) == ["stopped early at 1 epochs"] * 3 + ["stopped early at 2 epochs"]
     [winner] = [e for e in evals if e.ok]

@@ -3,9 +3,10 @@
 Rung r trains every survivor to ``min_epochs * eta**r`` epochs (capped at the verifier's
 ``epochs``), ranks the survivors and keeps the best ``1/eta`` of them, until the full budget;
 survivors resume from their in-memory state, so nothing is trained twice. Candidates that reach
-the full budget get every objective (source ``measured``); the others come back as *failed*
-evaluations whose reason reads ``stopped early at E epochs (val acc X)``, with the partial
-accuracy in ``extra``, so a campaign never takes them for full results.
+the full budget get every objective (source ``measured``); the others come back as *pruned*
+evaluations (no values, ``pruned=True``, reason ``stopped early at E epochs (val acc X)``,
+the partial accuracy in ``extra``): the store keeps them as optuna PRUNED trials, apart from
+real failures, and a campaign never takes them for full results.
 
 Ranking defaults to validation accuracy. Pass ``rank`` to bring in other objectives: it gets
 the survivors' :class:`Partial` results and returns their positions, best first. Non-dominated
@@ -76,7 +77,7 @@ class SuccessiveHalving:
         self.epochs_trained = 0
 
     def run(self, candidates: Sequence[Candidate], objectives: Sequence[str]) -> list[Evaluation]:
-        """One evaluation per candidate, in order (stopped ones are failed records)."""
+        """One evaluation per candidate, in order (stopped ones are pruned records)."""
         out: dict[int, Evaluation] = dict(self.iter_run(candidates, objectives))
         return [out[i] for i in range(len(candidates))]
 
@@ -156,7 +157,7 @@ class SuccessiveHalving:
         reason = f"stopped early at {part.epochs} epochs (val acc {part.val_acc:.2f})"
         failed = Evaluation.failure(part.candidate.key, self.verifier.source, reason, seconds)
         extra = {**self.settings(), "stopped_at_epochs": part.epochs, "val_acc": part.val_acc}
-        return replace(failed, extra=extra)
+        return replace(failed, extra=extra, pruned=True)
 
     def settings(self) -> dict[str, Any]:
         """The training settings plus the halving schedule."""
