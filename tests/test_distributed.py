@@ -49,7 +49,7 @@ def _create(postgres_url: str, name: str, budget: int, run_dir) -> None:
         [
             f"name={name}", f"storage={postgres_url}", "surrogate=none", "strategy=random",
             "objectives=local_latency", "verifier=tabular_latency",
-            "verifier.options.latency.runs=60", "rounds.batch=3",
+            "verifier.options.latency.runs=150", "rounds.batch=3",
         ],
     )  # fmt: skip
     campaign = build(OmegaConf.to_container(cfg, resolve=True), run_dir, load_surrogate=False)
@@ -94,8 +94,13 @@ def test_four_workers_share_a_campaign_and_finish_a_killed_ones_claims(postgres_
     for key in in_flight:  # the killed worker's claims were taken over and finished
         assert done[key].state == "COMPLETE", key
         assert store.claims.get(key).owner != owner
-    owners = {r.get("owner") for r in store.rounds()}
-    assert len(owners) >= 3  # the work was shared
+    owners = {r.get("owner") for r in store.rounds()} - {owner}
+    assert len(owners) >= 2  # the survivors shared the work
+    by_owner = Counter(store.claims.get(k).owner.rsplit("-", 1)[-1] for k in verified)
+    print(
+        f"\n4 workers, budget {budget}: {len(verified)} verified, 0 duplicates, victim's "
+        f"{len(in_flight)} in-flight claim(s) finished by others; per worker {dict(by_owner)}"
+    )
     assert all("model" in r or r.get("abandoned") for r in store.rounds())
 
 
