@@ -53,8 +53,11 @@ def restore(c: Campaign) -> None:
 def recover(c: Campaign) -> None:
     """Finish the claims left by this owner's earlier life or by workers gone silent."""
     claims, todo = c.store.claims, []
+    recoverable = claims.recoverable()
+    if not recoverable:  # the usual case: a cheap query, no round records read
+        return
     saved = {r["index"] for r in c.store.rounds()}
-    for claim in claims.recoverable():
+    for claim in recoverable:
         if not claims.take_over(claim):
             continue  # another worker took it first
         if claim.key.startswith(ROUND):
