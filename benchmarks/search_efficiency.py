@@ -14,7 +14,9 @@ campaign loop (batches of 10); surrogate rows screen 500 proposals a round:
   accuracies and other devices' latencies; never cifar10 nor pixel3);
 - ``rlm-strict``: ``benchmarks/checkpoints/strict`` (latencies only, no accuracy column of any
   dataset, no pixel3), so all it knows of accuracy comes from the campaign's own evaluations;
-- ``gbdt``: gradient-boosted trees on one-hot (the peers' settings), refit every 20.
+- ``gbdt``: gradient-boosted trees on one-hot (the peers' settings), refit every 20;
+- ``rlm-*-unbounded``: the RLM rows with ``bound_samples=False`` (samples may take any
+  exponent; the RLM rows before bounded sampling became the default).
 
 Each (task, method, seed) is saved to results/search_efficiency/ and skipped when present, so
 an interrupted run resumes. Prints the table; saves results/search_efficiency_{task}.png.
@@ -62,6 +64,9 @@ METHODS = {
     "gbdt": ("rea", {}, "gbdt", ("single", "pair")),
     "rlm-strict": ("rea", {}, "strict", ("single", "pair")),
     "rlm-transfer": ("rea", {}, "default", ("single", "pair")),
+    # the same with unbounded sampling (what the RLM rows used before samples were bounded)
+    "rlm-strict-unbounded": ("rea", {}, "strict-unbounded", ("single", "pair")),
+    "rlm-transfer-unbounded": ("rea", {}, "default-unbounded", ("single", "pair")),
 }
 MARKS = (50, 100, 150)
 OUT = RESULTS / "search_efficiency"
@@ -73,7 +78,9 @@ def make_surrogate(kind: str | None, seed: int):  # noqa: ANN201
         return None
     if kind == "gbdt":
         return GbdtSurrogate(load_space("nb201"), seed=seed)
-    return RlmSurrogate(STRICT if kind == "strict" else kind, device="cpu", seed=seed)
+    base, _, unbounded = kind.partition("-")
+    checkpoint = STRICT if base == "strict" else base
+    return RlmSurrogate(checkpoint, device="cpu", seed=seed, bound_samples=not unbounded)
 
 
 def run_one(task: str, method: str, seed: int) -> dict:

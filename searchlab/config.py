@@ -115,6 +115,7 @@ class SurrogateConfig:
     finetune_steps: int = 150
     finetune_lr: float = 5e-4
     finetune_batch: int = 16
+    bound_samples: bool = True  #: no sample beyond a power of ten above 10x the largest verified
 
 
 @dataclass

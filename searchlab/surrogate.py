@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from typing import Any
 import numpy as np
 
 from searchlab.candidate import Candidate
+
+BOUNDS_FILE = "campaign_bounds.json"
 
 
 class SurrogateError(ValueError):
@@ -44,6 +47,7 @@ class RlmSurrogate:
         finetune_lr: float = 5e-4,
         finetune_batch: int = 16,
         seed: int = 0,
+        bound_samples: bool = True,
     ) -> None:
         from searchlab.rlm.checkpoint import checkpoint_id
         from searchlab.rlm.jobs import checkpoint_path
@@ -55,6 +59,9 @@ class RlmSurrogate:
         self.finetune_steps, self.finetune_lr = int(finetune_steps), float(finetune_lr)
         self.finetune_batch = int(finetune_batch)
         self.name = checkpoint_id(checkpoint_path(str(checkpoint)))
+        #: per objective, a magnitude bound for sampling, set from the verified values
+        self.bounds: dict[str, float] = {}
+        self.bound_samples = bool(bound_samples)
 
     def pretrained_columns(self) -> set[str]:
         """Columns the checkpoint learned outside any campaign (pretraining, ``fit``)."""
@@ -85,6 +92,7 @@ class RlmSurrogate:
             k=k,
             temperature=self.temperature,
             seed=seed,
+            bounds=self.bounds if self.bound_samples else None,
         )
         return density.samples
 
@@ -104,6 +112,12 @@ class RlmSurrogate:
         ]
         if not examples:
             return
+        # a sample of 1e12 % or ms would dominate any acquisition: bound each non-negative
+        # objective to a power of ten above 10x the largest value verified
+        for j, name in enumerate(objectives):
+            seen = [ex.values[j] for ex in examples]
+            if min(seen) >= 0 and max(seen) > 0:
+                self.bounds[name] = 10.0 * max(seen)
         cfg = TrainConfig(
             epochs=1,
             batch_size=self.finetune_batch,
@@ -119,6 +133,7 @@ class RlmSurrogate:
         from searchlab.rlm.checkpoint import checkpoint_id
 
         folder = self.model.save(directory)
+        (Path(folder) / BOUNDS_FILE).write_text(json.dumps(self.bounds, sort_keys=True))
         self.name = checkpoint_id(Path(folder))
         return self.name
 
@@ -128,6 +143,8 @@ class RlmSurrogate:
         from searchlab.rlm.surrogate import RegressionLanguageModel
 
         self.model = RegressionLanguageModel.load(directory, device=str(self.model.device))
+        bounds = Path(directory) / BOUNDS_FILE
+        self.bounds = json.loads(bounds.read_text()) if bounds.is_file() else {}
         self.name = checkpoint_id(Path(directory))
 
     def settings(self) -> dict[str, Any]:
@@ -138,4 +155,5 @@ class RlmSurrogate:
             "finetune_steps": self.finetune_steps,
             "finetune_lr": self.finetune_lr,
             "finetune_batch": self.finetune_batch,
+            "bound_samples": self.bound_samples,
         }

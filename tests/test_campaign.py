@@ -197,3 +197,11 @@ def test_rlm_surrogate_round_records_predictions_and_health(space, tmp_path):
     tau, cover = c.health()
     assert set(cover) == set(OBJS) and all(0 <= v <= 1 for v in cover.values())
     assert np.isfinite(list(tau.values())).all()
+    # samples are bounded by what was verified, and the bound travels with the checkpoint
+    top = {n: max(r.values[n] for r in store.verified()[:10]) for n in OBJS}
+    assert surrogate.bounds == pytest.approx({n: 10 * v for n, v in top.items()})
+    scored = np.array([[e["interval"][n][1] for n in OBJS] for e in rounds[-1]["scored"]])
+    assert (scored < 10 ** np.ceil(np.log10([10 * top[n] for n in OBJS]))).all()
+    again = RlmSurrogate("default", device="cpu")
+    again.load(tmp_path / "run" / "surrogate" / "finetuned-00010")
+    assert again.bounds == surrogate.bounds

@@ -177,3 +177,18 @@ def test_subnormal_mode_is_restored_after_training(fitted):
     rlm, texts = fitted
     rlm.predict(texts[:2], ["acc"], k=1)
     assert torch.tensor(1e-40).item() != 0.0  # the process is left as it was
+
+
+def test_bounded_objectives_stay_below_the_power_of_ten_above_their_bound():
+    assert TOK.exponent_cap(50.0) == -1 and NumberTokenizer(digits=4).exponent_cap(940.0) == -1
+    ids, pad = _inputs(2)
+    cap = TOK.exponent_cap(50.0)  # 3 digits: at most 99.9
+    tokens = sample_tokens(
+        _net(2), ids, pad, TOK, 2, k=64, temperature=5.0,
+        nonnegative=[True, False], max_exps=[cap, None],
+    )  # fmt: skip
+    values = TOK.decode_many(tokens.numpy().reshape(3, 64, 2, TOK.length))
+    assert (values[..., 0] >= 0).all() and (values[..., 0] < 100).all()
+    assert (np.abs(values[..., 1]) >= 100).any()  # the unbounded objective is not held back
+    with pytest.raises(ValueError, match="positive"):
+        TOK.exponent_cap(0.0)

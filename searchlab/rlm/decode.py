@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -32,19 +33,37 @@ from searchlab.rlm.numbers import NumberTokenizer
 
 
 @lru_cache(maxsize=64)
-def _allowed(masks_key: bytes, shape: tuple[int, int], n_objectives: int) -> torch.Tensor:
-    masks = np.frombuffer(masks_key, dtype=bool).reshape(shape)
-    return torch.from_numpy(np.tile(masks, (n_objectives, 1)).copy())
+def _allowed(masks_key: bytes, shape: tuple[int, int]) -> torch.Tensor:
+    return torch.from_numpy(np.frombuffer(masks_key, dtype=bool).reshape(shape).copy())
 
 
 def allowed_tokens(
-    tok: NumberTokenizer, n_objectives: int, nonnegative: bool = False
+    tok: NumberTokenizer,
+    n_objectives: int,
+    nonnegative: bool | Sequence[bool] = False,
+    max_exps: Sequence[int | None] | None = None,
 ) -> torch.Tensor:
-    """[n_objectives * length, vocab] mask of the tokens allowed at each decoder step."""
-    masks = tok.masks.copy()
-    if nonnegative:
-        masks[0, tok.ids["<->"]] = False
-    return _allowed(masks.tobytes(), masks.shape, n_objectives)
+    """[n_objectives * length, vocab] mask of the tokens allowed at each decoder step.
+
+    Per objective, ``nonnegative`` forbids the minus sign and ``max_exps`` the exponent
+    tokens above it (a magnitude bound: no sample of an accuracy at 1e12 %).
+    """
+    signs = [nonnegative] * n_objectives if isinstance(nonnegative, bool) else list(nonnegative)
+    caps = list(max_exps) if max_exps is not None else [None] * n_objectives
+    if len(signs) != n_objectives or len(caps) != n_objectives:
+        raise ValueError(f"need one sign and exponent bound per objective ({n_objectives})")
+    blocks = []
+    for positive, cap in zip(signs, caps):
+        masks = tok.masks.copy()
+        if positive:
+            masks[0, tok.ids["<->"]] = False
+        if cap is not None:
+            cap = min(max(int(cap), tok.min_exp), tok.max_exp)  # keep at least one exponent
+            for e in range(cap + 1, tok.max_exp + 1):
+                masks[-1, tok.ids[f"<E{e}>"]] = False
+        blocks.append(masks)
+    stacked = np.concatenate(blocks)
+    return _allowed(stacked.tobytes(), stacked.shape)
 
 
 @torch.no_grad()
@@ -59,7 +78,8 @@ def sample_tokens(
     temperature: float = 1.0,
     seed: int = 0,
     use_cache: bool = True,
-    nonnegative: bool = False,
+    nonnegative: bool | Sequence[bool] = False,
+    max_exps: Sequence[int | None] | None = None,
 ) -> torch.Tensor:
     """Token ids [B, k, n_objectives * length] of k constrained samples per input."""
     batch, device = ids.shape[0], ids.device
@@ -69,7 +89,7 @@ def sample_tokens(
             f"{n_objectives} objectives need {steps + 1} decoder positions, "
             f"the model has {net.cfg.max_output}"
         )
-    allowed = allowed_tokens(tok, n_objectives, nonnegative).to(device)
+    allowed = allowed_tokens(tok, n_objectives, nonnegative, max_exps).to(device)
     memory, mem_mask = net.encode(ids, pad)
     cross = net.cross_kv(memory)  # once per candidate, shared by its k samples
     n = batch * k

@@ -116,6 +116,15 @@ class NumberTokenizer:
         sign = np.where(ids[..., 0] == self.ids["<->"], -1.0, 1.0)
         return sign * mantissa * np.power(10.0, exp)
 
+    def exponent_cap(self, bound: float) -> int:
+        """The largest exponent token that keeps every number below the power of ten above
+        ``bound``: with 4 digits, a bound of 940 gives exponent -1 (at most 999.9, never 1e12).
+        """
+        if not math.isfinite(bound) or bound <= 0:
+            raise ValueError(f"a magnitude bound must be a positive number, got {bound!r}")
+        cap = math.floor(math.log10(bound)) - (self.digits - 1)
+        return min(max(cap, self.min_exp), self.max_exp)
+
     def relative_precision(self) -> float:
         """Worst-case relative rounding error of a value inside the range."""
         return 0.5 * 10.0 ** (1 - self.digits)

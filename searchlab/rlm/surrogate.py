@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -160,15 +160,22 @@ class RegressionLanguageModel:
         seed: int = 0,
         batch_size: int = 256,
         use_cache: bool = True,
+        bounds: Mapping[str, float] | None = None,
     ) -> Density:
-        """k samples per text of each objective, decoded jointly in the order given."""
+        """k samples per text of each objective, decoded jointly in the order given.
+
+        ``bounds`` maps objectives to a positive magnitude: their samples are non-negative
+        and below the power of ten above it (rare wild exponents cannot appear).
+        """
         objectives = tuple(objectives)
         if not objectives:
             raise ValueError("predict needs at least one objective")
         self.encoder.warm(texts)
+        per_objective = None if not bounds else [bounds.get(o) for o in objectives]
         samples = sample_values(
-            self.net, self.encoder, texts, objectives, k, temperature, seed, batch_size, use_cache
-        )
+            self.net, self.encoder, texts, objectives, k, temperature, seed, batch_size,
+            use_cache, per_objective,
+        )  # fmt: skip
         return Density(list(objectives), samples)
 
     def seen_keys(self, column: str | None = None) -> set[str]:

@@ -126,8 +126,17 @@ def sample_values(
     seed: int = 0,
     batch: int = 256,
     use_cache: bool = True,
+    bounds: Sequence[float | None] | None = None,
 ) -> np.ndarray:
-    """Sampled values [N, k, n_objectives], in batches of similar input length."""
+    """Sampled values [N, k, n_objectives], in batches of similar input length.
+
+    ``bounds``: per objective, None (any valid number) or a positive magnitude: samples are
+    then non-negative and below the power of ten above it (``NumberTokenizer.exponent_cap``).
+    """
+    options: dict = {}
+    if bounds is not None:
+        options["nonnegative"] = [b is not None for b in bounds]
+        options["max_exps"] = [None if b is None else enc.num_tok.exponent_cap(b) for b in bounds]
     net.eval()
     device = next(net.parameters()).device
     order = sorted(range(len(texts)), key=lambda i: len(enc.input_ids(texts[i], objectives)))
@@ -145,6 +154,7 @@ def sample_values(
             temperature=temperature,
             seed=seed + start,
             use_cache=use_cache,
+            **options,
         )
     return out
 
