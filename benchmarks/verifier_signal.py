@@ -70,6 +70,9 @@ def train(cells: int, seeds: list[int]) -> None:
         "seed_spread_std": float(np.nanmean(np.nanstd(acc, axis=0))) if len(seeds) > 1 else None,
         "cell_spread_std": float(np.nanstd(mean)),
         "machine": machine(),
+        # per cell, for a closer look: the benchmark's value and the verifier's per seed
+        "cifar10": [float(v) for v in truth],
+        "digits": [[None if np.isnan(v) else float(v) for v in row] for row in acc],
     }
     print(
         f"{cells} cells x {len(seeds)} seeds, {seconds:.1f} s per cell and seed; Spearman with "
