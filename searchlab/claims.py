@@ -127,15 +127,8 @@ class Claims:
     def recoverable(self) -> list[Claim]:
         """Unfinished claims this owner may finish: its own, and others' gone stale."""
         t, cutoff = self.table, time.time() - self.grace
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(t).where(
-                    t.c.campaign == self.campaign,
-                    ~t.c.done,
-                    sa.or_(t.c.owner == self.owner, t.c.beat < cutoff),
-                )
-            ).all()
-        return sorted((_claim(r) for r in rows), key=lambda c: (c.trial is None, c.trial, c.key))
+        rows = self._select(~t.c.done, sa.or_(t.c.owner == self.owner, t.c.beat < cutoff))
+        return sorted(rows, key=lambda c: (c.trial is None, c.trial, c.key))
 
     def take_over(self, claim: Claim) -> bool:
         """Become the owner of a recoverable claim; False when another worker was first."""
@@ -158,27 +151,15 @@ class Claims:
 
     def get(self, key: str) -> Claim | None:
         """The row of ``key`` (None when unclaimed)."""
-        t = self.table
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(t).where(t.c.campaign == self.campaign, t.c.key == key)
-            ).first()
-        return None if row is None else _claim(row)
+        rows = self._select(self.table.c.key == key)
+        return rows[0] if rows else None
 
     def live(self) -> list[Claim]:
         """Unfinished candidate claims of other owners that still beat (work in flight)."""
         t, cutoff = self.table, time.time() - self.grace
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(t).where(
-                    t.c.campaign == self.campaign,
-                    ~t.c.done,
-                    t.c.owner != self.owner,
-                    t.c.beat >= cutoff,
-                    ~t.c.key.startswith(ROUND),
-                )
-            ).all()
-        return [_claim(r) for r in rows]
+        return self._select(
+            ~t.c.done, t.c.owner != self.owner, t.c.beat >= cutoff, ~t.c.key.startswith(ROUND)
+        )
 
     # ----- rounds ------------------------------------------------------------------------------
     def next_round(self, start: int) -> int:
@@ -189,6 +170,13 @@ class Claims:
         return index
 
     # ----- internals ---------------------------------------------------------------------------
+    def _select(self, *where: sa.ColumnElement[bool]) -> list[Claim]:
+        """This campaign's rows matching every condition."""
+        t = self.table
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t).where(t.c.campaign == self.campaign, *where)).all()
+        return [_claim(r) for r in rows]
+
     def _update(self, key: str, **values: object) -> None:
         t = self.table
         with self.engine.begin() as conn:
