@@ -199,7 +199,8 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_gives_a_clear_error_and_changes_nothing(world, case):
+def test_bad_input_gives_a_clear_error_and_changes_nothing(world, case, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # hydra's output folders go to the cwd, not the checkout
     action, fragments = CASES[case]
     before = snapshot(world)
     message = action(world)

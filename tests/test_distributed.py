@@ -60,7 +60,10 @@ def _worker(postgres_url: str, name: str, index: int, tmp_path) -> subprocess.Po
     args = [sys.executable, "-m", "searchlab.cli", "worker", f"storage={postgres_url}",
             f"campaign={name}", f"index={index}", f"run_dir={tmp_path / f'w{index}'}",
             *WORKER_ARGS]  # fmt: skip
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # cwd: hydra writes its own output folder there, which must not land in the checkout
+    return subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path
+    )
 
 
 def test_four_workers_share_a_campaign_and_finish_a_killed_ones_claims(postgres_url, tmp_path):
@@ -104,7 +107,10 @@ def test_four_workers_share_a_campaign_and_finish_a_killed_ones_claims(postgres_
     assert all("model" in r or r.get("abandoned") for r in store.rounds())
 
 
-def test_worker_reports_a_missing_campaign_and_an_unreachable_store(postgres_url, capsys):
+def test_worker_reports_a_missing_campaign_and_an_unreachable_store(
+    postgres_url, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # hydra's output folder goes to the cwd
     assert main(["worker", f"storage={postgres_url}", "campaign=nowhere"]) == 2
     assert "no campaign 'nowhere'" in capsys.readouterr().err
     url = "postgresql+psycopg://nobody@127.0.0.1:9/none"
