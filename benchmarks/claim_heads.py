@@ -1,6 +1,6 @@
 """Claim 1 (seed papers): a digit-decoding head against regression heads on the same encoder.
 
-    python -m benchmarks.claim_heads [--train 500] [--test 1000] [--epochs 30] [--seeds 0]
+    python -m benchmarks.claim_heads [--train 300] [--test 1000] [--epochs 25] [--seeds 0]
 
 One model per head is trained jointly on targets of very different scales: NB201 cifar10 /
 cifar100 accuracy (%), NB201 latencies on three devices (ms) and FBNet latencies on two
@@ -158,9 +158,9 @@ def fit_digits(rlm, data, epochs: int, seed: int, log) -> dict:  # noqa: ANN001
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=int, default=500, help="cells per task (20 %% val)")
+    parser.add_argument("--train", type=int, default=300, help="cells per task (20 %% val)")
     parser.add_argument("--test", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=25)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--heads", nargs="+", default=["digits", "mse_raw", "mse_norm"])
     parser.add_argument("--verbose", action="store_true")

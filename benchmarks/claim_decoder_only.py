@@ -1,0 +1,199 @@
+"""Claim 2 (seed papers): encoder-decoder against decoder-only at equal parameter count.
+
+    python -m benchmarks.claim_decoder_only [--train 300] [--test 1000] [--epochs 25] [--seeds 0]
+
+Both models read the same token sequence (task name, then the candidate's ONNX text) and
+decode the same digit tokens under the same constrained greedy decoding, trained jointly on
+the seven tasks of claim 1 (NB201 accuracies, NB201 and FBNet latencies: very different
+scales) with the RLM's own training loop. The decoder-only model is one stack of layers over
+[input ; number tokens] with a prefix-LM mask: the input attends bidirectionally to itself,
+each number token to the whole input and causally to the number tokens before it. Its depth
+is chosen so its parameter count is the nearest to the encoder-decoder's (3 + 2 layers,
+d_model 128). Spearman on the test cells of each task. Saves results/claim_decoder_only.*.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+from torch import nn
+
+from benchmarks.claim_heads import SIZES, TASKS, fit_digits, splits
+from benchmarks.common import RESULTS, machine, save
+from searchlab.rlm.model import EncoderLayer, RegressionLM, RlmConfig
+from searchlab.rlm.pretrain import tokenizer_corpus
+from searchlab.rlm.surrogate import RegressionLanguageModel
+
+ARCHS = ("encoder-decoder", "decoder-only")
+
+
+class PrefixLM(nn.Module):
+    """Decoder-only transformer with a bidirectional input prefix, shaped like RegressionLM.
+
+    It offers RegressionLM's decoding interface, so the RLM's training loop and constrained
+    KV-cached sampler run it unchanged: ``encode`` runs the input through every layer and
+    keeps each layer's keys/values of the input (the input never attends to the numbers, so
+    they do not change while decoding); ``decode`` lets number tokens attend to those and to
+    the number tokens before them, in one softmax per layer.
+    """
+
+    def __init__(self, cfg: RlmConfig, layers: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.bos = cfg.num_vocab
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.enc_pos = nn.Embedding(cfg.max_input, cfg.d_model)
+        self.num_embed = nn.Embedding(cfg.num_vocab + 1, cfg.d_model)
+        self.dec_pos = nn.Embedding(cfg.max_output, cfg.d_model)
+        self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.head = nn.Linear(cfg.d_model, cfg.num_vocab)
+        self.apply(RegressionLM._init)
+
+    def encode(self, ids: torch.Tensor, pad: torch.Tensor) -> tuple[list, torch.Tensor]:
+        """Per-layer keys/values of the input and its mask [B, 1, 1, S] (True = attend)."""
+        pos = torch.arange(ids.shape[1], device=ids.device)
+        x = self.embed(ids) + self.enc_pos(pos)
+        mask = (~pad)[:, None, None, :]
+        kvs = []
+        for layer in self.layers:
+            h = layer.ln1(x)
+            k, v = layer.attn.keys_values(h)
+            kvs.append((k, v))
+            x = x + layer.attn.attend(h, k, v, mask)
+            x = x + layer.mlp(layer.ln2(x))
+        return kvs, mask
+
+    def cross_kv(self, memory: list) -> list:
+        """The input's keys/values are already per layer."""
+        return memory
+
+    def decode(
+        self,
+        dec_ids: torch.Tensor,
+        cross: list,
+        mem_mask: torch.Tensor,
+        samples: int = 1,
+        start: int = 0,
+        cache: list | None = None,
+    ) -> torch.Tensor:
+        """Logits [B*samples, T, num_vocab] of number tokens at positions start..start+T-1."""
+        n, t = dec_ids.shape
+        pos = torch.arange(start, start + t, device=dec_ids.device)
+        x = self.num_embed(dec_ids) + self.dec_pos(pos)
+        end = start + t
+        causal = torch.ones(t, end, dtype=torch.bool, device=x.device).tril(start)
+        prefix_mask = mem_mask.repeat_interleave(samples, 0).expand(n, 1, t, -1)
+        mask = torch.cat([prefix_mask, causal.expand(n, 1, t, end)], dim=-1)
+        for i, layer in enumerate(self.layers):
+            h = layer.ln1(x)
+            k, v = layer.attn.keys_values(h)
+            if cache is not None:
+                cache[i][0][:, :, start:end] = k
+                cache[i][1][:, :, start:end] = v
+                k, v = cache[i][0][:, :, :end], cache[i][1][:, :, :end]
+            pk, pv = (z.repeat_interleave(samples, 0) for z in cross[i])
+            x = x + layer.attn.attend(h, torch.cat([pk, k], 2), torch.cat([pv, v], 2), mask)
+            x = x + layer.mlp(layer.ln2(x))
+        return self.head(self.ln_f(x))
+
+    def new_cache(self, batch: int, device: torch.device) -> list:
+        """Empty keys/values of the number tokens, per layer."""
+        shape = (batch, self.cfg.n_heads, self.cfg.max_output, self.cfg.d_model // self.cfg.n_heads)
+        return [(torch.zeros(shape, device=device), torch.zeros(shape, device=device))
+                for _ in self.layers]  # fmt: skip
+
+    def forward(self, ids: torch.Tensor, pad: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits [B, T, num_vocab] predicting ``targets`` [B, T]."""
+        memory, mask = self.encode(ids, pad)
+        start = torch.full_like(targets[:, :1], self.bos)
+        return self.decode(torch.cat([start, targets[:, :-1].clamp(min=0)], 1), memory, mask)
+
+    def num_parameters(self) -> int:
+        """Trainable parameter count."""
+        return sum(p.numel() for p in self.parameters())
+
+
+def matched_prefix_lm(net: RegressionLM, seed: int) -> PrefixLM:
+    """The decoder-only model whose parameter count is nearest to ``net``'s."""
+    target = net.num_parameters()
+    best = None
+    for layers in range(1, 2 * (net.cfg.enc_layers + net.cfg.dec_layers) + 1):
+        torch.manual_seed(seed)
+        candidate = PrefixLM(net.cfg, layers)
+        if best is None or abs(candidate.num_parameters() - target) < abs(
+            best.num_parameters() - target
+        ):
+            best = candidate
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=int, default=300, help="cells per task (20 %% val)")
+    parser.add_argument("--test", type=int, default=1000)
+    parser.add_argument("--epochs", type=int, default=25)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--archs", nargs="+", default=list(ARCHS), choices=ARCHS)
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+    log = print if args.verbose else (lambda s: None)
+    print(f"{len(TASKS)} tasks, {args.train} cells each; {machine()}")
+    records = []
+    for seed in args.seeds:
+        data = splits(args.train, args.test, seed)
+        corpus = tokenizer_corpus(seed=seed) + [x for d in data.values() for x in d["train"][0]]
+        for arch in args.archs:
+            start = time.perf_counter()
+            rlm = RegressionLanguageModel.create(corpus, seed=seed, device="cpu", **SIZES)
+            if arch == "decoder-only":
+                rlm.net = matched_prefix_lm(rlm.net, seed)
+            params = rlm.net.num_parameters()
+            preds = fit_digits(rlm, data, args.epochs, seed, log)
+            rhos = {
+                f"{s}:{c}": float(spearmanr(preds[(s, c)], data[(s, c)]["test"][1]).statistic)
+                for s, c in TASKS
+            }
+            mean = float(np.mean(list(rhos.values())))
+            seconds = time.perf_counter() - start
+            layers = len(getattr(rlm.net, "layers", [])) or f"{SIZES['enc_layers']}+2"
+            records.append({"arch": arch, "seed": seed, "params": params, "layers": layers,
+                            "spearman": rhos, "mean": mean, "seconds": seconds})  # fmt: skip
+            detail = " ".join(f"{k.split(':')[1]} {v:.3f}" for k, v in rhos.items())
+            print(f"seed {seed} {arch:15} {params:,} params, {layers} layers: mean rho "
+                  f"{mean:.3f} ({seconds:.0f}s)  {detail}", flush=True)  # fmt: skip
+    save("claim_decoder_only", {"machine": machine(), "records": records, "tasks": TASKS,
+                                "train_cells": args.train, "epochs": args.epochs})  # fmt: skip
+    plot(records)
+
+
+def plot(records: list[dict]) -> None:
+    """Per-task Spearman of both architectures, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(records[0]["spearman"])
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for j, arch in enumerate(ARCHS):
+        rows = [r for r in records if r["arch"] == arch]
+        if not rows:
+            continue
+        vals = [np.mean([r["spearman"][t] for r in rows]) for t in tasks]
+        ax.bar(np.arange(len(tasks)) + 0.4 * j - 0.2, vals, width=0.4,
+               label=f"{arch} ({rows[0]['params'] / 1e6:.2f} M)")  # fmt: skip
+    ax.set_xticks(range(len(tasks)), [t.replace(":", "\n") for t in tasks], fontsize=6)
+    ax.set_ylabel("test Spearman")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "claim_decoder_only.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()
