@@ -15,6 +15,7 @@ test cells are disjoint. Saves results/claim_breadth.{json,png}.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -61,7 +62,9 @@ def main() -> None:
     if max(args.breadths) > len(sources):
         raise SystemExit(f"at most {len(sources)} pretraining devices, asked {args.breadths}")
     print(f"target {TARGET}; {len(sources)} candidate pretraining devices; {machine()}")
-    records = []
+    records = measured(args)
+    if records:
+        print(f"resuming: {len(records)} fine-tunings read back from claim_breadth.json")
     for seed in args.seeds:
         rng = np.random.default_rng(seed)
         order = [sources[i] for i in rng.permutation(len(sources))]
@@ -77,6 +80,9 @@ def main() -> None:
         truth = table.column(TARGET)[test]
         test_texts = [texts[r] for r in test]
         for breadth in [*args.breadths, 0]:  # 0: random initialization
+            done = {r["shots"] for r in records if r["seed"] == seed and r["breadth"] == breadth}
+            if done >= set(args.shots):
+                continue
             devices = order[:breadth]
             start = time.perf_counter()
             with tempfile.TemporaryDirectory() as tmp:
@@ -86,6 +92,8 @@ def main() -> None:
                                 log).save(folder)  # fmt: skip
                 pretrain_s = time.perf_counter() - start
                 for shots in args.shots:
+                    if shots in done:
+                        continue
                     tick = time.perf_counter()
                     if breadth:
                         rlm = RegressionLanguageModel.load(folder, device="cpu")
@@ -108,11 +116,27 @@ def main() -> None:
     plot(records, args)
 
 
+SETTINGS = ("pretrain_cells", "steps", "test_cells", "epochs")
+
+
+def measured(args: argparse.Namespace) -> list[dict]:
+    """Records of an earlier run with the same settings (empty when there is none)."""
+    path = RESULTS / "claim_breadth.json"
+    if not path.exists():
+        return []
+    old = json.loads(path.read_text())
+    now = {"pretrain_cells": args.pretrain_cells, "steps": args.steps, "test_cells": args.test,
+           "epochs": args.epochs}  # fmt: skip
+    if old.get("target") != TARGET or any(old.get(k) != now[k] for k in SETTINGS):
+        return []
+    return list(old["records"])
+
+
 def keep(records: list[dict], args: argparse.Namespace) -> None:
     """Save the records so far (a long run stopped midway keeps what it measured)."""
     save("claim_breadth", {"machine": machine(), "records": records, "target": TARGET,
                            "pretrain_cells": args.pretrain_cells, "steps": args.steps,
-                           "test_cells": args.test})  # fmt: skip
+                           "test_cells": args.test, "epochs": args.epochs})  # fmt: skip
 
 
 def curve(records: list[dict], breadth: int, shots: list[int]) -> list[float]:

@@ -9,12 +9,17 @@ scales) with the RLM's own training loop. The decoder-only model is one stack of
 [input ; number tokens] with a prefix-LM mask: the input attends bidirectionally to itself,
 each number token to the whole input and causally to the number tokens before it. Its depth
 is chosen so its parameter count is the nearest to the encoder-decoder's (3 + 2 layers,
-d_model 128). Spearman on the test cells of each task. Saves results/claim_decoder_only.*.
+d_model 128). Spearman on the test cells of each task. Saves results/claim_decoder_only.*
+after every model. The encoder-decoder is claim 1's ``digits`` head, trained identically: its
+row is read from results/claim_heads.json when that run used the same seed, cells and epochs,
+and rows of an earlier run of this script with the same settings are kept, so only what is
+missing is trained.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -101,9 +106,10 @@ class PrefixLM(nn.Module):
             x = x + layer.mlp(layer.ln2(x))
         return self.head(self.ln_f(x))
 
-    def new_cache(self, batch: int, device: torch.device) -> list:
+    def new_cache(self, batch: int, device: torch.device, length: int | None = None) -> list:
         """Empty keys/values of the number tokens, per layer."""
-        shape = (batch, self.cfg.n_heads, self.cfg.max_output, self.cfg.d_model // self.cfg.n_heads)
+        length = length or self.cfg.max_output
+        shape = (batch, self.cfg.n_heads, length, self.cfg.d_model // self.cfg.n_heads)
         return [(torch.zeros(shape, device=device), torch.zeros(shape, device=device))
                 for _ in self.layers]  # fmt: skip
 
@@ -143,11 +149,20 @@ def main() -> None:
     args = parser.parse_args()
     log = print if args.verbose else (lambda s: None)
     print(f"{len(TASKS)} tasks, {args.train} cells each; {machine()}")
-    records = []
+    records = measured(args)
     for seed in args.seeds:
+        todo = [a for a in args.archs if not any(r["arch"] == a and r["seed"] == seed
+                                                 for r in records)]  # fmt: skip
+        uncounted = [r for r in records if r["seed"] == seed and not r["params"]]
+        if not todo and not uncounted:
+            continue
         data = splits(args.train, args.test, seed)
         corpus = tokenizer_corpus(seed=seed) + [x for d in data.values() for x in d["train"][0]]
-        for arch in args.archs:
+        for r in uncounted:  # a row read from claim_heads.json lacks the count
+            r["params"] = RegressionLanguageModel.create(
+                corpus, seed=seed, device="cpu", **SIZES
+            ).net.num_parameters()
+        for arch in todo:
             start = time.perf_counter()
             rlm = RegressionLanguageModel.create(corpus, seed=seed, device="cpu", **SIZES)
             if arch == "decoder-only":
@@ -166,9 +181,42 @@ def main() -> None:
             detail = " ".join(f"{k.split(':')[1]} {v:.3f}" for k, v in rhos.items())
             print(f"seed {seed} {arch:15} {params:,} params, {layers} layers: mean rho "
                   f"{mean:.3f} ({seconds:.0f}s)  {detail}", flush=True)  # fmt: skip
-    save("claim_decoder_only", {"machine": machine(), "records": records, "tasks": TASKS,
-                                "train_cells": args.train, "epochs": args.epochs})  # fmt: skip
+            keep(records, args)
+    keep(records, args)
     plot(records)
+
+
+def same_settings(old: dict, args: argparse.Namespace) -> bool:
+    """Whether a saved run used this run's cells, test size and epochs."""
+    return (old.get("train_cells"), old.get("test_cells", args.test), old.get("epochs")) == (
+        args.train, args.test, args.epochs)  # fmt: skip
+
+
+def measured(args: argparse.Namespace) -> list[dict]:
+    """Rows already measured: this script's earlier run, and claim 1's identical digits head."""
+    records: list[dict] = []
+    own, heads = RESULTS / "claim_decoder_only.json", RESULTS / "claim_heads.json"
+    if own.exists() and same_settings(old := json.loads(own.read_text()), args):
+        records += [r for r in old["records"] if r["seed"] in args.seeds]
+    if heads.exists() and same_settings(old := json.loads(heads.read_text()), args):
+        for r in old["records"]:
+            have = any(x["arch"] == "encoder-decoder" and x["seed"] == r["seed"] for x in records)
+            if r["head"] == "digits" and r["seed"] in args.seeds and not have:
+                records.append({"arch": "encoder-decoder", "seed": r["seed"],
+                                "params": r.get("params"), "layers": f"{SIZES['enc_layers']}+2",
+                                "spearman": r["spearman"], "mean": r["mean"],
+                                "seconds": r["seconds"], "source": "claim_heads.json"})  # fmt: skip
+    for r in records:
+        print(f"kept: seed {r['seed']} {r['arch']} mean rho {r['mean']:.3f}"
+              f" ({r.get('source', 'claim_decoder_only.json')})")  # fmt: skip
+    return records
+
+
+def keep(records: list[dict], args: argparse.Namespace) -> None:
+    """Save every row so far (a stopped run keeps what it measured)."""
+    save("claim_decoder_only", {"machine": machine(), "records": records, "tasks": TASKS,
+                                "train_cells": args.train, "test_cells": args.test,
+                                "epochs": args.epochs})  # fmt: skip
 
 
 def plot(records: list[dict]) -> None:
@@ -185,8 +233,9 @@ def plot(records: list[dict]) -> None:
         if not rows:
             continue
         vals = [np.mean([r["spearman"][t] for r in rows]) for t in tasks]
-        ax.bar(np.arange(len(tasks)) + 0.4 * j - 0.2, vals, width=0.4,
-               label=f"{arch} ({rows[0]['params'] / 1e6:.2f} M)")  # fmt: skip
+        params = rows[0]["params"]
+        size = f" ({params / 1e6:.2f} M)" if params else ""
+        ax.bar(np.arange(len(tasks)) + 0.4 * j - 0.2, vals, width=0.4, label=arch + size)
     ax.set_xticks(range(len(tasks)), [t.replace(":", "\n") for t in tasks], fontsize=6)
     ax.set_ylabel("test Spearman")
     ax.set_ylim(0, 1)

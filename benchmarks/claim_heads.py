@@ -194,7 +194,8 @@ def main() -> None:
                 f"seed {seed} {head:9} mean rho {mean:.3f} ({seconds:.0f}s)  {detail}", flush=True
             )
     save("claim_heads", {"machine": machine(), "records": records, "tasks": TASKS,
-                         "train_cells": args.train, "epochs": args.epochs})  # fmt: skip
+                         "train_cells": args.train, "test_cells": args.test,
+                         "epochs": args.epochs})  # fmt: skip
     plot(records)
 
 

@@ -7,12 +7,15 @@ and each shot count, the checkpoint is fine-tuned on that many NB201 cells, next
 network trained from scratch and the classical baselines on the same cells. All are scored
 (Spearman) on the checkpoint's held-out test cells, whose rows it never trained on. With 20 or
 more cells, 20 % of them steer early stopping; with fewer, training runs a fixed number of
-epochs. Saves results/few_shot.{json,png}.
+epochs. Saves results/{out}.{json,png} after every fit; a later run with the same --out and
+checkpoint keeps those records and measures only what is missing (a new method, shot count,
+column or seed is added to the same table and plot).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -59,6 +62,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--methods", nargs="+", default=["finetuned", "scratch", *BASELINES])
+    parser.add_argument("--columns", nargs="+", default=COLUMNS, choices=COLUMNS)
     parser.add_argument("--out", default="few_shot", help="name of the results files")
     args = parser.parse_args()
     folder = checkpoint_path(args.checkpoint)
@@ -76,8 +80,9 @@ def main() -> None:
     test = np.array([r for r, c in enumerate(cands) if c.key in test_keys])
     pool = np.array([r for r, c in enumerate(cands) if c.key not in test_keys])
     test_texts = [cands[r].text for r in test]
-    records = []
-    for column in COLUMNS:
+    records = measured(args.out, ident)
+    done = {(r["column"], r["seed"], r["shots"], r["method"]) for r in records}
+    for column in args.columns:
         values = table.column(column)
         for seed in args.seeds:
             draw = np.random.default_rng(seed).permutation(pool)
@@ -85,6 +90,8 @@ def main() -> None:
                 cells = draw[:shots]
                 texts = [cands[r].text for r in cells]
                 for method in args.methods:
+                    if (column, seed, shots, method) in done:
+                        continue
                     start = time.perf_counter()
                     if method in ("finetuned", "scratch"):
                         if method == "finetuned":
@@ -128,18 +135,36 @@ def main() -> None:
                             "method": method,
                             "spearman": rho,
                             "seconds": time.perf_counter() - start,
+                            "machine": machine(),
                         }
                     )
                     print(
                         f"{column:20} seed {seed} shots {shots:4d} {method:9} rho {rho:.3f}",
                         flush=True,
                     )
-    summarize(records, args)
-    save(
-        args.out,
-        {"checkpoint": ident, "machine": machine(), "records": records, "test_cells": len(test)},
-    )
-    plot(records, args, ident)
+                    save(args.out, {"checkpoint": ident, "machine": machine(),
+                                    "records": records, "test_cells": len(test)})  # fmt: skip
+    summarize(records)
+    plot(records, ident, args.out)
+
+
+def measured(out: str, ident: str) -> list[dict]:
+    """Records of an earlier run into the same results file with the same checkpoint."""
+    path = RESULTS / f"{out}.json"
+    if not path.exists():
+        return []
+    old = json.loads(path.read_text())
+    if old.get("checkpoint") != ident:
+        raise SystemExit(f"{path} was made with {old.get('checkpoint')}, not {ident}: use --out")
+    print(f"resuming: {len(old['records'])} fits read back from {path.name}")
+    return list(old["records"])
+
+
+def axes_of(records: list[dict]) -> tuple[list[str], list[str], list[int]]:
+    """Columns, methods and shot counts present in the records, in first-seen order."""
+    columns = [c for c in COLUMNS if any(r["column"] == c for r in records)]
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    return columns, methods, sorted({r["shots"] for r in records})
 
 
 def mean_rho(records: list[dict], column: str, method: str, shots: int) -> float:
@@ -152,17 +177,19 @@ def mean_rho(records: list[dict], column: str, method: str, shots: int) -> float
     return float(np.mean(rhos)) if rhos else float("nan")
 
 
-def summarize(records: list[dict], args: argparse.Namespace) -> None:
-    """Mean Spearman over seeds per column, method and shot count."""
-    for column in COLUMNS:
-        print(f"\n{column}: mean Spearman over seeds {args.seeds}")
-        print(f"{'method':10}" + "".join(f"{s:>8}" for s in args.shots))
-        for method in args.methods:
-            cells = [mean_rho(records, column, method, s) for s in args.shots]
+def summarize(records: list[dict]) -> None:
+    """Mean Spearman over seeds per column, method and shot count (every record kept)."""
+    columns, methods, shots = axes_of(records)
+    for column in columns:
+        seeds = sorted({r["seed"] for r in records if r["column"] == column})
+        print(f"\n{column}: mean Spearman over seeds {seeds}")
+        print(f"{'method':10}" + "".join(f"{s:>8}" for s in shots))
+        for method in methods:
+            cells = [mean_rho(records, column, method, s) for s in shots]
             print(f"{method:10}" + "".join(f"{c:8.3f}" for c in cells))
 
 
-def plot(records: list[dict], args: argparse.Namespace, ident: str) -> None:
+def plot(records: list[dict], ident: str, out: str) -> None:
     """One panel per column: Spearman against shots, one line per method."""
     try:
         import matplotlib
@@ -172,19 +199,20 @@ def plot(records: list[dict], args: argparse.Namespace, ident: str) -> None:
     except ImportError:
         print("matplotlib not installed: no plot")
         return
-    fig, axes = plt.subplots(1, len(COLUMNS), figsize=(5 * len(COLUMNS), 3.5))
-    for ax, column in zip(axes, COLUMNS):
-        for method in args.methods:
-            ys = [mean_rho(records, column, method, s) for s in args.shots]
-            ax.plot(args.shots, ys, marker="o", label=method)
+    columns, methods, shots = axes_of(records)
+    fig, axes = plt.subplots(1, len(columns), figsize=(5 * len(columns), 3.5), squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        for method in methods:
+            ys = [mean_rho(records, column, method, s) for s in shots]
+            ax.plot(shots, ys, marker="o", label=method)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("training cells")
         ax.set_ylabel("Spearman on held-out cells")
         ax.set_title(column, fontsize=9)
-    axes[0].legend(fontsize=7)
+    axes[0][0].legend(fontsize=7)
     fig.suptitle(f"few-shot transfer, checkpoint {ident}", fontsize=8)
     fig.tight_layout()
-    fig.savefig(RESULTS / f"{args.out}.png", dpi=110)
+    fig.savefig(RESULTS / f"{out}.png", dpi=110)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from searchlab.rlm.decode import sample_tokens
 from searchlab.rlm.model import RegressionLM, RlmConfig
 from searchlab.rlm.numbers import NumberTokenizer
 from searchlab.rlm.surrogate import RegressionLanguageModel
-from searchlab.rlm.train import Example, TrainConfig
+from searchlab.rlm.train import TOKENS_PER_ROW, Example, TrainConfig, padded_chunks
 
 TOK = NumberTokenizer(digits=3, min_exp=-4, max_exp=4)
 TINY = dict(d_model=32, n_heads=2, enc_layers=1, dec_layers=2, d_ff=64, max_input=128)
@@ -69,6 +69,23 @@ def test_samples_of_one_candidate_do_not_depend_on_the_batch():
     assert torch.equal(alone[0], batched[1])
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 600), min_size=1, max_size=400), st.integers(1, 300))
+def test_scoring_chunks_cover_every_row_once_within_the_padding_budget(lengths, batch):
+    lengths = sorted(lengths)
+    chunks = padded_chunks(lengths, batch)
+    assert [i for a, b in chunks for i in range(a, b)] == list(range(len(lengths)))
+    for a, b in chunks:
+        assert 0 < b - a <= batch
+        # one long row may exceed the budget alone, never with others
+        assert b - a == 1 or (b - a) * lengths[b - 1] <= batch * TOKENS_PER_ROW
+
+
+def test_a_long_text_does_not_pad_the_short_ones():
+    lengths = [80] * 255 + [320]
+    assert padded_chunks(lengths, 256) == [(0, 255), (255, 256)]
+
+
 def _texts(n):
     return [f"g (x) => (y) {{\nc = Conv <k={i}> (x)\ny = Relu (c)\n}}" for i in range(n)]
 
@@ -82,6 +99,14 @@ def fitted():
     cfg = TrainConfig(epochs=40, lr=3e-3, warmup_steps=10)
     rlm.fit(rows, (), cfg, log=lambda s: None)
     return rlm, texts
+
+
+def test_greedy_predictions_do_not_depend_on_the_chunking(fitted):
+    rlm, texts = fitted
+    mixed = texts[:6] + [texts[0] + "\n" + "z = Relu (y)\n" * 60]  # one long text
+    whole = rlm.predict(mixed, ["acc", "lat"], k=1, temperature=0.0).median()
+    small = rlm.predict(mixed, ["acc", "lat"], k=1, temperature=0.0, batch_size=2).median()
+    assert np.array_equal(whole, small)
 
 
 def test_objectives_decode_in_the_order_asked(fitted):

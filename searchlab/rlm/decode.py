@@ -98,7 +98,7 @@ def sample_tokens(
     gumbel = -torch.log(-torch.log(uniform.clamp_min(1e-20)))
     out = torch.empty((n, steps), dtype=torch.long, device=device)
     bos = torch.full((n, 1), net.bos, dtype=torch.long, device=device)
-    cache = net.new_cache(n, device) if use_cache else None
+    cache = net.new_cache(n, device, steps) if use_cache else None
     step_in = bos
     for t in range(steps):
         if use_cache:

@@ -27,6 +27,9 @@ from searchlab.rlm.model import RegressionLM, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
 from searchlab.rlm.settings import TrainConfig
 
+#: padded input tokens per row that a scoring batch may hold (see :func:`padded_chunks`)
+TOKENS_PER_ROW = 128
+
 
 @dataclass(frozen=True)
 class Example:
@@ -115,6 +118,27 @@ def length_batches(
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def padded_chunks(sorted_lengths: Sequence[int], batch: int) -> list[tuple[int, int]]:
+    """(start, stop) chunks of ascending lengths: at most ``batch`` rows and, past the first
+    row, at most ``batch * TOKENS_PER_ROW`` padded tokens.
+
+    A few long texts (NB201: median 84 tokens, longest 327) would otherwise pad a whole
+    batch of 256 to their length: a third of the encoder's work went on padding.
+    """
+    chunks, start = [], 0
+    while start < len(sorted_lengths):
+        stop = start + 1
+        while (
+            stop < len(sorted_lengths)
+            and stop - start < batch
+            and (stop - start + 1) * sorted_lengths[stop] <= batch * TOKENS_PER_ROW
+        ):
+            stop += 1
+        chunks.append((start, stop))
+        start = stop
+    return chunks
+
+
 @torch.no_grad()
 def sample_values(
     net: RegressionLM,
@@ -139,10 +163,11 @@ def sample_values(
         options["max_exps"] = [None if b is None else enc.num_tok.exponent_cap(b) for b in bounds]
     net.eval()
     device = next(net.parameters()).device
-    order = sorted(range(len(texts)), key=lambda i: len(enc.input_ids(texts[i], objectives)))
+    lengths = [len(enc.input_ids(text, objectives)) for text in texts]
+    order = sorted(range(len(texts)), key=lambda i: lengths[i])
     out = np.zeros((len(texts), k, len(objectives)))
-    for start in range(0, len(order), batch):
-        idx = order[start : start + batch]
+    for start, stop in padded_chunks([lengths[i] for i in order], batch):
+        idx = order[start:stop]
         ids, pad = enc.batch([(texts[i], objectives) for i in idx])
         out[idx] = sample_numbers(
             net,
