@@ -59,6 +59,26 @@ def decoder_speedup(rlm, texts, k, batch, repeats=3):  # noqa: ANN001, ANN201
     return out
 
 
+def batching_speedup(rlm, texts, k, batch, repeats=3):  # noqa: ANN001, ANN201
+    """Scoring seconds with padded-token chunks (the default) and with row-count batches only
+    (the former batching: a few long texts pad a whole batch), alternating, medians of
+    ``repeats`` passes. Returns (chunked seconds, row-batched seconds)."""
+    from searchlab.rlm import train
+
+    budget = train.TOKENS_PER_ROW
+    passes = {True: [], False: []}
+    try:
+        for _ in range(repeats):
+            for chunked in (True, False):
+                train.TOKENS_PER_ROW = budget if chunked else 10**9
+                start = time.perf_counter()
+                rlm.predict(texts, ["acc_cifar10_test"], k=k, batch_size=batch)
+                passes[chunked].append(time.perf_counter() - start)
+    finally:
+        train.TOKENS_PER_ROW = budget
+    return statistics.median(passes[True]), statistics.median(passes[False])
+
+
 def _texts(n: int) -> tuple[list[str], np.ndarray]:
     table = load_space("nb201").benchmark()
     rows = np.random.default_rng(1).permutation(len(table))[:n]
@@ -133,6 +153,12 @@ def main() -> None:
         f"{timing[False] / timing[True]:.2f}x, identical samples: {identical}"
     )
 
+    chunked_s, rows_s = batching_speedup(rlm, texts, args.k, args.batch)
+    print(
+        f"scoring with padded-token chunks {args.n / chunked_s:.0f}/s, with {args.batch}-row "
+        f"batches only {args.n / rows_s:.0f}/s: {rows_s / chunked_s:.2f}x (medians of 3)"
+    )
+
     col = table.column("acc_cifar10_test")
     examples = [Example(t, tuple(objectives), (float(col[r]),)) for t, r in zip(texts, rows)][
         : args.train_examples
@@ -163,6 +189,8 @@ def main() -> None:
         "k": args.k,
         "batch": args.batch,
         "decoder_seconds": {str(k): v for k, v in decoder.items()},
+        "score_per_s_row_batches": args.n / rows_s,
+        "score_per_s_chunked_median": args.n / chunked_s,
     }
     print(f"saved {save('surrogate_speed', payload)}")
     try:

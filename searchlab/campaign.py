@@ -27,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -35,9 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import kendalltau
 
-from searchlab import resume
+from searchlab import resume, upkeep
 from searchlab.acquisition import default_acquisition, make_acquisition
 from searchlab.candidate import Candidate
 from searchlab.claims import Heartbeat, round_key
@@ -297,37 +295,7 @@ class Campaign:
         return len(self.store.finished())
 
     def _maybe_finetune(self) -> None:
-        """Fine-tune when ``finetune_every`` verified values arrived since the last time."""
-        if self.surrogate is None:
-            return
-        verified = self.store.verified()
-        last = self.store.state(self._mine("finetuned_on"), 0)
-        due = len(verified) >= self.settings.initial and (
-            last == 0 or len(verified) - last >= self.settings.finetune_every
-        )
-        due, self._force_finetune = due or self._force_finetune, False
-        if not due:
-            return
-        cands = [r.candidate() for r in verified]
-        self.surrogate.update(
-            cands,
-            [r.values for r in verified],
-            self.objectives.expensive,
-            {"campaign": self.store.study.study_name, "verified": len(verified)},
-        )
-        if self.run_dir is not None:
-            folder = self.run_dir / "surrogate" / f"finetuned-{len(verified):05d}"
-            previous = self.store.state(self._mine("checkpoint"))
-            self.surrogate.save(folder)
-            self.store.set_state(self._mine("checkpoint"), str(folder))
-            if previous and Path(previous) != folder:  # only the latest is needed to resume
-                shutil.rmtree(previous, ignore_errors=True)
-        self.store.set_state(self._mine("finetuned_on"), len(verified))
-
-    def _mine(self, name: str) -> str:
-        """The state key of this owner (each worker fine-tunes its own copy of the model)."""
-        owner = self.store.claims.owner
-        return name if owner == "main" else f"{name}@{owner}"
+        upkeep.maybe_finetune(self)
 
     def _restore(self) -> None:
         """Bring a fresh strategy and surrogate to the stored state (once per object)."""
@@ -337,22 +305,8 @@ class Campaign:
 
     # ----- health -----------------------------------------------------------------------------
     def health(self) -> tuple[dict[str, float], dict[str, float]]:
-        """Tau and 80 % coverage of predictions vs values verified since the last fine-tune.
-
-        These are values the current model predicted before it saw them: an honest check.
-        """
-        since = self.store.state(self._mine("finetuned_on"), 0)
-        rows = [r for r in self.store.verified()[since:] if r.predicted]
-        tau, cover = {}, {}
-        for name in self.objectives.expensive:
-            pred = np.array([r.predicted[name] for r in rows])
-            true = np.array([r.values[name] for r in rows])
-            if len(rows) >= 3 and np.ptp(true) > 0:
-                tau[name] = float(kendalltau(pred, true).statistic)
-            if rows:
-                inside = [lo <= r.values[name] <= hi for r in rows for lo, hi in [r.interval[name]]]
-                cover[name] = float(np.mean(inside))
-        return tau, cover
+        """Tau and 80 % coverage of predictions vs values verified since the last fine-tune."""
+        return upkeep.health(self)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready description of the parts (stored with the campaign)."""

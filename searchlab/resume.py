@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from searchlab import upkeep
 from searchlab.candidate import Candidate
 from searchlab.claims import ROUND
 
@@ -30,10 +31,10 @@ def restore(c: Campaign) -> None:
         (r.candidate(), r.values if r.state == "COMPLETE" else None) for r in c.store.finished()
     ]
     c.strategy.restore(history, rounds[-1]["asks"] if rounds else 0)
-    ckpt = c.store.state(c._mine("checkpoint"))
+    ckpt = c.store.state(upkeep.state_key(c, "checkpoint"))
     if c.surrogate is not None and ckpt and Path(ckpt).exists():
         c.surrogate.load(ckpt)
-    elif c.surrogate is not None and c.store.state(c._mine("finetuned_on"), 0):
+    elif c.surrogate is not None and c.store.state(upkeep.state_key(c, "finetuned_on"), 0):
         c._force_finetune = True  # the fine-tuned weights were not kept: redo them
     owner = c.store.claims.owner
     mine = [r for r in rounds if r.get("owner", "main") == owner]

@@ -33,11 +33,9 @@ Example:
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
@@ -47,6 +45,7 @@ from searchlab.candidate import Candidate, text_key
 from searchlab.claims import Claims
 from searchlab.evaluation import Evaluation
 from searchlab.objectives import Objectives
+from searchlab.trial_record import TrialRecord, record_from_trial
 
 CONFIG_ATTR = "searchlab:config"
 ROUND_PREFIX = "searchlab:round:"
@@ -55,32 +54,6 @@ FORMAT = 1
 
 class StoreError(ValueError):
     """The store cannot be opened or used as asked (the message names URL, campaign, field)."""
-
-
-@dataclass
-class TrialRecord:
-    """One claimed candidate as stored: identity, prediction, and verified outcome."""
-
-    number: int
-    key: str
-    space: str
-    genotype: str
-    text: str
-    round: int
-    state: str
-    values: dict[str, float] = field(default_factory=dict)
-    source: str | None = None
-    error: str | None = None
-    predicted: dict[str, float] | None = None
-    spread: dict[str, float] | None = None
-    interval: dict[str, list[float]] | None = None
-    model: str | None = None
-    seconds: float = 0.0
-    owner: str | None = None
-
-    def candidate(self) -> Candidate:
-        """The stored candidate (its key is checked against its text)."""
-        return Candidate(space=self.space, genotype=json.loads(self.genotype), text=self.text)
 
 
 def _quiet() -> None:
@@ -244,7 +217,7 @@ class CampaignStore:
         frozen = self._storage.get_trial(
             self._storage.get_trial_id_from_study_id_trial_number(self._id, number)
         )
-        return self._record(frozen)
+        return record_from_trial(frozen, self.objectives.names)
 
     def complete(self, number: int, evaluation: Evaluation) -> bool:
         """Finish a claim with verified values (COMPLETE) or its failure (FAIL).
@@ -288,34 +261,11 @@ class CampaignStore:
 
     def trials(self) -> list[TrialRecord]:
         """Every claimed candidate in claim order, whatever its state."""
-        out = [self._record(t) for t in self.study.get_trials(deepcopy=False)]
+        out = [
+            record_from_trial(t, self.objectives.names)
+            for t in self.study.get_trials(deepcopy=False)
+        ]
         return [r for r in out if r is not None]
-
-    def _record(self, t: optuna.trial.FrozenTrial) -> TrialRecord | None:
-        a = t.user_attrs
-        if "key" not in a:
-            return None
-        values = {}
-        if t.state == TrialState.COMPLETE and t.values is not None:
-            values = dict(zip(self.objectives.names, t.values))
-        return TrialRecord(
-            number=t.number,
-            key=a["key"],
-            space=a["space"],
-            genotype=a["genotype"],
-            text=a["text"],
-            round=int(a.get("round", 0)),
-            state=t.state.name,
-            values=values,
-            source=a.get("source"),
-            error=a.get("error"),
-            predicted=a.get("predicted"),
-            spread=a.get("spread"),
-            interval=a.get("interval"),
-            model=a.get("model"),
-            seconds=float(a.get("seconds", 0.0)),
-            owner=a.get("owner"),
-        )
 
     def verified(self) -> list[TrialRecord]:
         """Completed candidates in verification order."""
