@@ -15,6 +15,7 @@ column or seed is added to the same table and plot).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import time
 
@@ -142,8 +143,7 @@ def main() -> None:
                         f"{column:20} seed {seed} shots {shots:4d} {method:9} rho {rho:.3f}",
                         flush=True,
                     )
-                    save(args.out, {"checkpoint": ident, "machine": machine(),
-                                    "records": records, "test_cells": len(test)})  # fmt: skip
+                    records = add_record(args.out, ident, records[-1], len(test))
     summarize(records)
     plot(records, ident, args.out)
 
@@ -158,6 +158,24 @@ def measured(out: str, ident: str) -> list[dict]:
         raise SystemExit(f"{path} was made with {old.get('checkpoint')}, not {ident}: use --out")
     print(f"resuming: {len(old['records'])} fits read back from {path.name}")
     return list(old["records"])
+
+
+def add_record(out: str, ident: str, record: dict, test_cells: int) -> list[dict]:
+    """Add one record to the results file under a lock, keeping what other runs wrote there
+    meanwhile (two runs may fill one table, e.g. one column each); all records now in it."""
+    path = RESULTS / f"{out}.json"
+    RESULTS.mkdir(exist_ok=True)
+    with open(RESULTS / f".{out}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        payload = json.loads(path.read_text()) if path.exists() else {}
+        records = payload.get("records", [])
+        ident_of = ("column", "seed", "shots", "method")
+        if all(tuple(r[k] for k in ident_of) != tuple(record[k] for k in ident_of)
+               for r in records):  # fmt: skip
+            records.append(record)
+        # "machine" at the top, where present, is the first run's; each new record has its own
+        save(out, {**payload, "checkpoint": ident, "records": records, "test_cells": test_cells})
+    return records
 
 
 def axes_of(records: list[dict]) -> tuple[list[str], list[str], list[int]]:
