@@ -219,6 +219,15 @@ def keep(records: list[dict], args: argparse.Namespace) -> None:
                                 "epochs": args.epochs})  # fmt: skip
 
 
+def short_label(task: str) -> str:
+    """'nb201:lat_ms_hwnb_pixel3' -> 'nb201\\npixel3 lat.' (axis labels that do not overlap)."""
+    space, column = task.split(":")
+    for prefix, kind in (("lat_ms_hwnb_", "lat."), ("lat_ms_", "lat."), ("acc_", "acc.")):
+        if column.startswith(prefix):
+            return f"{space}\n{column[len(prefix) :].removesuffix('_test')} {kind}"
+    return f"{space}\n{column}"
+
+
 def plot(records: list[dict]) -> None:
     """Per-task Spearman of both architectures, side by side."""
     import matplotlib
@@ -236,7 +245,7 @@ def plot(records: list[dict]) -> None:
         params = rows[0]["params"]
         size = f" ({params / 1e6:.2f} M)" if params else ""
         ax.bar(np.arange(len(tasks)) + 0.4 * j - 0.2, vals, width=0.4, label=arch + size)
-    ax.set_xticks(range(len(tasks)), [t.replace(":", "\n") for t in tasks], fontsize=6)
+    ax.set_xticks(range(len(tasks)), [short_label(t) for t in tasks], fontsize=7)
     ax.set_ylabel("test Spearman")
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7)
