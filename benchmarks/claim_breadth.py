@@ -15,7 +15,6 @@ test cells are disjoint. Saves results/claim_breadth.{json,png}.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from benchmarks.claim_heads import SIZES
-from benchmarks.common import RESULTS, machine, save
+from benchmarks.common import RESULTS, load, machine, save
 from benchmarks.few_shot import tune
 from searchlab import load_space
 from searchlab.rlm.pretrain import tokenizer_corpus
@@ -121,10 +120,7 @@ SETTINGS = ("pretrain_cells", "steps", "test_cells", "epochs")
 
 def measured(args: argparse.Namespace) -> list[dict]:
     """Records of an earlier run with the same settings (empty when there is none)."""
-    path = RESULTS / "claim_breadth.json"
-    if not path.exists():
-        return []
-    old = json.loads(path.read_text())
+    old = load("claim_breadth")
     now = {"pretrain_cells": args.pretrain_cells, "steps": args.steps, "test_cells": args.test,
            "epochs": args.epochs}  # fmt: skip
     if old.get("target") != TARGET or any(old.get(k) != now[k] for k in SETTINGS):

@@ -19,7 +19,6 @@ missing is trained.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
@@ -28,7 +27,7 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from benchmarks.claim_heads import SIZES, TASKS, fit_digits, splits
-from benchmarks.common import RESULTS, machine, save
+from benchmarks.common import RESULTS, load, machine, save
 from searchlab.rlm.model import EncoderLayer, RegressionLM, RlmConfig
 from searchlab.rlm.pretrain import tokenizer_corpus
 from searchlab.rlm.surrogate import RegressionLanguageModel
@@ -195,10 +194,9 @@ def same_settings(old: dict, args: argparse.Namespace) -> bool:
 def measured(args: argparse.Namespace) -> list[dict]:
     """Rows already measured: this script's earlier run, and claim 1's identical digits head."""
     records: list[dict] = []
-    own, heads = RESULTS / "claim_decoder_only.json", RESULTS / "claim_heads.json"
-    if own.exists() and same_settings(old := json.loads(own.read_text()), args):
+    if (old := load("claim_decoder_only")) and same_settings(old, args):
         records += [r for r in old["records"] if r["seed"] in args.seeds]
-    if heads.exists() and same_settings(old := json.loads(heads.read_text()), args):
+    if (old := load("claim_heads")) and same_settings(old, args):
         for r in old["records"]:
             have = any(x["arch"] == "encoder-decoder" and x["seed"] == r["seed"] for x in records)
             if r["head"] == "digits" and r["seed"] in args.seeds and not have:

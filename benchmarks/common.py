@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import platform
 import resource
@@ -32,6 +33,12 @@ def save(name: str, payload: dict[str, Any]) -> Path:
     return path
 
 
+def load(name: str) -> dict[str, Any]:
+    """A benchmark's saved figures, results/NAME.json ({} when it has not run)."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def nb201_split(
     seed: int, n_train: int, n_test: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -39,3 +46,19 @@ def nb201_split(
     perm = np.random.default_rng(seed).permutation(15625)
     test = perm[n_train:] if n_test is None else perm[n_train : n_train + n_test]
     return perm[:n_train], test
+
+
+def add_record(name: str, record: dict, ident: tuple[str, ...], **top: Any) -> list[dict]:
+    """Add one record to results/NAME.json under a lock unless a record with the same
+    ``ident`` fields is there, keeping what other runs wrote meanwhile (two runs may fill one
+    table); ``top`` fields are written at the top level. Returns all records now in it."""
+    RESULTS.mkdir(exist_ok=True)
+    with open(RESULTS / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        payload = load(name)
+        records = payload.get("records", [])
+        key = tuple(record[k] for k in ident)
+        if all(tuple(r.get(k) for k in ident) != key for r in records):
+            records.append(record)
+        save(name, {**payload, **top, "records": records})
+    return records

@@ -15,15 +15,14 @@ column or seed is added to the same table and plot).
 from __future__ import annotations
 
 import argparse
-import fcntl
-import json
 import time
 
 import numpy as np
 from scipy.stats import spearmanr
 
+from benchmarks import common
 from benchmarks.baselines import BASELINES, fit_predict
-from benchmarks.common import RESULTS, machine, save
+from benchmarks.common import RESULTS, machine
 from searchlab import load_space
 from searchlab.rlm.checkpoint import checkpoint_id
 from searchlab.rlm.jobs import checkpoint_path
@@ -150,32 +149,21 @@ def main() -> None:
 
 def measured(out: str, ident: str) -> list[dict]:
     """Records of an earlier run into the same results file with the same checkpoint."""
-    path = RESULTS / f"{out}.json"
-    if not path.exists():
+    old = common.load(out)
+    if not old:
         return []
-    old = json.loads(path.read_text())
     if old.get("checkpoint") != ident:
-        raise SystemExit(f"{path} was made with {old.get('checkpoint')}, not {ident}: use --out")
-    print(f"resuming: {len(old['records'])} fits read back from {path.name}")
+        made = old.get("checkpoint")
+        raise SystemExit(f"{out}.json was made with {made}, not {ident}: use --out")
+    print(f"resuming: {len(old['records'])} fits read back from {out}.json")
     return list(old["records"])
 
 
 def add_record(out: str, ident: str, record: dict, test_cells: int) -> list[dict]:
-    """Add one record to the results file under a lock, keeping what other runs wrote there
-    meanwhile (two runs may fill one table, e.g. one column each); all records now in it."""
-    path = RESULTS / f"{out}.json"
-    RESULTS.mkdir(exist_ok=True)
-    with open(RESULTS / f".{out}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        payload = json.loads(path.read_text()) if path.exists() else {}
-        records = payload.get("records", [])
-        ident_of = ("column", "seed", "shots", "method")
-        if all(tuple(r[k] for k in ident_of) != tuple(record[k] for k in ident_of)
-               for r in records):  # fmt: skip
-            records.append(record)
-        # "machine" at the top, where present, is the first run's; each new record has its own
-        save(out, {**payload, "checkpoint": ident, "records": records, "test_cells": test_cells})
-    return records
+    """Add one fit's record to the results file (see :func:`benchmarks.common.add_record`)."""
+    # "machine" at the top, where present, is the first run's; each new record has its own
+    keys = ("column", "seed", "shots", "method")
+    return common.add_record(out, record, keys, checkpoint=ident, test_cells=test_cells)
 
 
 def axes_of(records: list[dict]) -> tuple[list[str], list[str], list[int]]:

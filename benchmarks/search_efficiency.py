@@ -158,24 +158,35 @@ def main() -> None:
     strict = checkpoint_id(STRICT) if (Path(STRICT) / "model.safetensors").exists() else "missing"
     print(f"checkpoints: transfer {checkpoint_id(checkpoint_path('default'))}, strict {strict}")
     for task in args.task:
-        rows = {}
         for method in [m for m in args.methods if task in METHODS[m][3]]:
             # only the RLM rows are costly enough to run on fewer seeds
             seeds = args.surrogate_seeds if method.startswith("rlm") else args.seeds
-            recs = []
             for seed in seeds:
                 path = OUT / f"{task}_{method}_{seed}.json"
                 if not path.exists():
                     path.write_text(json.dumps(run_one(task, method, seed)))
                 rec = json.loads(path.read_text())
-                recs.append({**rec, **score(task, rec, truth)})
-                print(f"{task} {method:13} seed {seed:2d} {_brief(recs[-1])}", flush=True)
-            rows[method] = recs
+                print(f"{task} {method:22} seed {seed:2d} {_brief(rec, task, truth)}", flush=True)
+        # the table and figure show every method measured so far, not only those just run
+        rows = cached_rows(task, truth)
         table(task, rows)
         plot(task, rows, truth)
 
 
-def _brief(rec: dict) -> str:
+def cached_rows(task: str, truth: dict) -> dict[str, list[dict]]:
+    """Every saved run of a task, scored, per method in the order of METHODS, by seed."""
+    rows = {}
+    for method in METHODS:
+        paths = OUT.glob(f"{task}_{method}_*.json")
+        seeded = {int(p.stem.rsplit("_", 1)[1]): p for p in paths}
+        recs = [json.loads(seeded[s].read_text()) for s in sorted(seeded)]
+        if recs:
+            rows[method] = [{**r, **score(task, r, truth)} for r in recs]
+    return rows
+
+
+def _brief(rec: dict, task: str, truth: dict) -> str:
+    rec = {**rec, **score(task, rec, truth)}
     if "to_optimum" in rec:
         return f"optimum after {rec['to_optimum']}  ({rec['seconds']:.0f}s)"
     return " ".join(f"{k} {rec[k]:.3f}" for k in ("hv@50", "hv@100", "hv@150", "found"))
@@ -184,7 +195,7 @@ def _brief(rec: dict) -> str:
 def table(task: str, rows: dict[str, list[dict]]) -> None:
     """Median over seeds."""
     if task == "single":
-        print(f"\n{'method':13} seeds  median evals to optimum  reached within 300  s/run")
+        print(f"\n{'method':22} seeds  median evals to optimum  reached within 300  s/run")
         for method, recs in rows.items():
             hits = [r["to_optimum"] for r in recs if r["to_optimum"] is not None]
             # seeds that never reach it count as beyond the budget in the median
@@ -192,15 +203,15 @@ def table(task: str, rows: dict[str, list[dict]]) -> None:
             secs = np.median([r["seconds"] for r in recs])
             shown = f"{med:.0f}" if np.isfinite(med) else ">300"
             reached = f"{len(hits):>10}/{len(recs):<7}"
-            print(f"{method:13} {len(recs):5d}  {shown:>23}  {reached} {secs:5.0f}")
+            print(f"{method:22} {len(recs):5d}  {shown:>23}  {reached} {secs:5.0f}")
         return
-    print(f"\n{'method':13} seeds   HV@50  HV@100  HV@150  front found  s/run")
+    print(f"\n{'method':22} seeds   HV@50  HV@100  HV@150  front found  s/run")
     for method, recs in rows.items():
         med = [np.median([r[f"hv@{m}"] for r in recs]) for m in MARKS]
         found = np.median([r["found"] for r in recs])
         secs = np.median([r["seconds"] for r in recs])
         print(
-            f"{method:13} {len(recs):5d}  "
+            f"{method:22} {len(recs):5d}  "
             + "  ".join(f"{v:6.3f}" for v in med)
             + f"  {found:10.0%}  {secs:5.0f}"
         )
@@ -225,7 +236,8 @@ def plot(task: str, rows: dict[str, list[dict]], truth: dict) -> None:
                 F = objectives.to_min([dict(zip(TASKS[task]["names"], v)) for v in r["values"]])
                 curves.append([hypervolume(F[: i + 1], ref) / truth["hv"] for i in range(len(F))])
         n = min(len(c) for c in curves)
-        ax.plot(np.arange(1, n + 1), np.median([c[:n] for c in curves], axis=0), label=method)
+        label = f"{method} ({len(recs)} seeds)"
+        ax.plot(np.arange(1, n + 1), np.median([c[:n] for c in curves], axis=0), label=label)
     ax.set_xlabel("verified evaluations")
     ax.set_ylabel("best cifar10 accuracy (%)" if task == "single" else "hypervolume / true front's")
     if task == "single":

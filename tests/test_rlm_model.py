@@ -13,7 +13,14 @@ from searchlab.rlm.decode import sample_tokens
 from searchlab.rlm.model import RegressionLM, RlmConfig
 from searchlab.rlm.numbers import NumberTokenizer
 from searchlab.rlm.surrogate import RegressionLanguageModel
-from searchlab.rlm.train import TOKENS_PER_ROW, Example, TrainConfig, padded_chunks
+from searchlab.rlm.train import (
+    TOKENS_PER_ROW,
+    Example,
+    TrainConfig,
+    number_loss,
+    padded_chunks,
+    soft_targets,
+)
 
 TOK = NumberTokenizer(digits=3, min_exp=-4, max_exp=4)
 TINY = dict(d_model=32, n_heads=2, enc_layers=1, dec_layers=2, d_ff=64, max_input=128)
@@ -217,3 +224,27 @@ def test_bounded_objectives_stay_below_the_power_of_ten_above_their_bound():
     assert (np.abs(values[..., 1]) >= 100).any()  # the unbounded objective is not held back
     with pytest.raises(ValueError, match="positive"):
         TOK.exponent_cap(0.0)
+
+
+def test_ordinal_digit_targets_charge_near_digits_less_than_far_ones():
+    tok = NumberTokenizer(digits=3)
+    plain, soft = soft_targets(tok, 0.0), soft_targets(tok, 0.7)
+    assert torch.equal(plain, torch.eye(len(tok.vocab)))
+    seven = tok.ids["<7>"]
+    assert torch.allclose(soft.sum(1), torch.ones(len(tok.vocab)))
+    assert soft[seven, tok.ids["<6>"]] > soft[seven, tok.ids["<3>"]] > 0
+    assert soft[seven, seven] == soft[seven].max()
+    # sign and exponent tokens keep one-hot targets
+    assert torch.equal(soft[tok.ids["<+>"]], plain[tok.ids["<+>"]])
+    # a digit one off costs less than one four off; with one-hot targets both cost the same
+    target = torch.tensor([[tok.ids["<+>"], seven, -100]])
+    logits = torch.full((2, 3, len(tok.vocab)), -5.0)
+    logits[:, 0, tok.ids["<+>"]] = 5.0
+    logits[0, 1, tok.ids["<6>"]] = 5.0
+    logits[1, 1, tok.ids["<3>"]] = 5.0
+    near, far = (number_loss(logits[i : i + 1], target, soft) for i in range(2))
+    assert near < far
+    a, b = (number_loss(logits[i : i + 1], target, plain) for i in range(2))
+    assert torch.isclose(a, b)
+    expected = torch.nn.functional.cross_entropy(logits[0], target[0], ignore_index=-100)
+    assert torch.isclose(a, expected)

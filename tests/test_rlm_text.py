@@ -149,3 +149,28 @@ def test_load_rejects_foreign_tokenizer(tmp_path):
     (foreign / FILENAME).write_text(Tokenizer(models.BPE({"a": 0}, [])).to_str())
     with pytest.raises(TokenizerError, match="foreign"):
         TextTokenizer.load(foreign)
+
+
+@pytest.mark.parametrize("split", ["args", "nodes"])
+def test_finer_splits_share_operator_tokens_and_survive_save_and_extend(split, nb201, tmp_path):
+    fine = TextTokenizer.train(nb201[0], vocab_size=2048, split=split)
+    text = nb201[1][0]
+    pieces = [fine.decode([i]) for i in fine.encode(text)]
+    assert "".join(pieces) == text
+    # the argument list of a node line is its own piece: no token holds both "Conv" and "("
+    assert not [p for p in pieces if "Conv" in p and " (" in p]
+    counts = [len(ids) for ids in fine.encode_batch(nb201[1])]
+    assert np.median(counts) <= 200
+    fine.save(tmp_path)
+    loaded = TextTokenizer.load(tmp_path)
+    assert loaded.encode(text) == fine.encode(text)
+    mlp = _texts("plugin_space:MlpSpace", 30, 0)
+    bigger = loaded.extend(mlp, extra_tokens=50)
+    grown = [bigger.decode([i]) for i in bigger.encode(mlp[0])]
+    assert "".join(grown) == mlp[0]
+    assert not [p for p in grown if "Gemm" in p and " (" in p]  # the split survives extend
+
+
+def test_unknown_split_is_named():
+    with pytest.raises(ValueError, match="'words'"):
+        TextTokenizer.train(["x = Relu (y)\n"], vocab_size=300, split="words")

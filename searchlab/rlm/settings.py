@@ -52,6 +52,9 @@ class TrainConfig:
     #: at least this many optimizer steps (more epochs on small data); patience counts after
     min_steps: int = 0
     eval_batch: int = 256
+    #: width, in digits, of the ordinal soft target of each mantissa digit (0: one-hot). A
+    #: neighbouring digit then costs less than a far one, as it does to the value
+    digit_sigma: float = 0.0
 
     @property
     def optimizer_name(self) -> str:

@@ -65,10 +65,11 @@ class RegressionLanguageModel:
         max_exp: int = 10,
         device: str = "auto",
         seed: int = 0,
+        split: str = "lines",
         **net_sizes: Any,
     ) -> RegressionLanguageModel:
         """A fresh model whose input tokenizer is learned on ``corpus`` (candidate texts)."""
-        text_tok = TextTokenizer.train(corpus, vocab_size=vocab_size)
+        text_tok = TextTokenizer.train(corpus, vocab_size=vocab_size, split=split)
         num_tok = NumberTokenizer(digits=digits, min_exp=min_exp, max_exp=max_exp)
         torch.manual_seed(seed)
         cfg = RlmConfig(vocab_size=text_tok.vocab_size, num_vocab=len(num_tok.vocab), **net_sizes)

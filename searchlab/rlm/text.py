@@ -33,27 +33,35 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
 SPECIALS = ("<pad>", "<bos>", "<eos>", "<sep>", "<unk>")
 FILENAME = "tokenizer.json"
 _ALPHABET = pre_tokenizers.ByteLevel.alphabet()
 _Pair = tuple[str, str]
+#: where merges may not cross, besides line breaks: "lines" keeps whole lines, "args" also
+#: splits each node line before its argument list, so an operator with its attributes is one
+#: token shared by every line that applies it, whatever its inputs are called; "nodes" also
+#: splits after each node's ``output =``, so the operator token is shared across outputs too
+SPLITS = ("lines", "args", "nodes")
 
 
 class TokenizerError(ValueError):
     """A tokenizer file that is missing, unreadable or not a TextTokenizer's."""
 
 
-def _assemble(vocab: dict[str, int], merges: list[_Pair]) -> Tokenizer:
+def _assemble(vocab: dict[str, int], merges: list[_Pair], split: str = "lines") -> Tokenizer:
     """Build the line-split byte-level BPE pipeline around a vocabulary and merges."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown tokenizer split {split!r}; choose one of {SPLITS}")
     tok = Tokenizer(models.BPE(vocab, merges) if vocab else models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split("\n", "merged_with_previous"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
+    steps = [pre_tokenizers.Split("\n", "merged_with_previous")]
+    if split in ("args", "nodes"):
+        steps.append(pre_tokenizers.Split(Regex(r" \((?=[^\n]*\)\n)"), "merged_with_next"))
+    if split == "nodes":
+        steps.append(pre_tokenizers.Split(" = ", "merged_with_previous"))
+    steps.append(pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(steps)
     tok.decoder = decoders.ByteLevel()
     return tok
 
@@ -127,12 +135,16 @@ class TextTokenizer:
 
     @classmethod
     def train(
-        cls, texts: Iterable[str], vocab_size: int = 2048, min_frequency: int = 2
+        cls,
+        texts: Iterable[str],
+        vocab_size: int = 2048,
+        min_frequency: int = 2,
+        split: str = "lines",
     ) -> TextTokenizer:
         """Learn a tokenizer of at most vocab_size tokens (at least 261) from texts."""
         if vocab_size < len(SPECIALS) + len(_ALPHABET):
             raise ValueError(f"vocab_size must be >= {len(SPECIALS) + len(_ALPHABET)}")
-        tok = _assemble({}, [])
+        tok = _assemble({}, [], split)
         trainer = trainers.BpeTrainer(
             vocab_size=vocab_size,
             min_frequency=min_frequency,
@@ -142,7 +154,7 @@ class TextTokenizer:
         )
         tok.train_from_iterator(texts, trainer)
         # Rebuilt without "added tokens", so a literal "<pad>" in a text is ordinary text.
-        return cls(_assemble(*_vocab_and_merges(tok)))
+        return cls(_assemble(*_vocab_and_merges(tok), split))
 
     def extend(self, texts: Iterable[str], extra_tokens: int = 512) -> TextTokenizer:
         """Return a new tokenizer with up to extra_tokens tokens learned from texts appended."""
@@ -153,7 +165,9 @@ class TextTokenizer:
         new = _learn_merges(words, list(pieces.values()), vocab, extra_tokens, 2)
         for a, b in new:
             vocab[a + b] = len(vocab)
-        return TextTokenizer(_assemble(vocab, merges + new))
+        bigger = _assemble(vocab, merges + new)
+        bigger.pre_tokenizer = pre  # keep this tokenizer's split, whichever it is
+        return TextTokenizer(bigger)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of text, with no special tokens added."""

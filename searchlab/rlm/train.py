@@ -211,6 +211,25 @@ def validation_tau(
     return float(np.mean(taus)) if taus else float("nan")
 
 
+def soft_targets(num_tok: NumberTokenizer, sigma: float) -> torch.Tensor:
+    """[V, V] target distribution per true token: a Gaussian over neighbouring digits for
+    mantissa digits (width ``sigma`` digits), one-hot for sign and exponent tokens."""
+    table = torch.eye(len(num_tok.vocab))
+    if sigma > 0:
+        ids = torch.tensor([num_tok.ids[f"<{d}>"] for d in range(10)])
+        d = torch.arange(10.0)
+        kernel = torch.exp(-((d[:, None] - d[None, :]) ** 2) / (2 * sigma**2))
+        table[ids[:, None], ids[None, :]] = kernel / kernel.sum(1, keepdim=True)
+    return table
+
+
+def number_loss(logits: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the number tokens against their (soft) targets; -100 is ignored."""
+    keep = targets != -100
+    logp = F.log_softmax(logits[keep], dim=-1)
+    return -(table[targets[keep]] * logp[:, : table.shape[1]]).sum(-1).mean()
+
+
 @flushed_subnormals()
 def train(
     net: RegressionLM,
@@ -233,6 +252,7 @@ def train(
     # small data sets get more epochs, so that a from-scratch model sees min_steps updates
     epochs = max(cfg.epochs, math.ceil(cfg.min_steps / steps_per_epoch))
     total = max(1, epochs * steps_per_epoch)
+    table = soft_targets(enc.num_tok, cfg.digit_sigma).to(device)
     warmup = max(1, min(cfg.warmup_steps, total // 10))
 
     def lr_at(step: int) -> float:
@@ -251,9 +271,7 @@ def train(
             ids, pad = enc.batch([(ex.text, ex.objectives) for ex in batch])
             targets = enc.targets(batch).to(device)
             logits = net(ids.to(device), pad.to(device), targets)
-            loss = F.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100
-            )
+            loss = number_loss(logits, targets, table)
             for group in opt.param_groups:
                 group["lr"] = lr_at(step)
             opt.zero_grad(set_to_none=True)

@@ -1,0 +1,133 @@
+"""Which RLM design choices move its quality: variants trained from scratch on the same split.
+
+    python -m benchmarks.rlm_ablation [--variants base split=nodes digit_sigma=0.5 ...]
+        [--seeds 0] [--n-train 1000] [--test-cells 3000] [--targets acc_cifar10_test]
+
+A variant is ``base`` or comma-separated ``key=value`` settings: ``split`` (the input
+tokenizer's pre-split: lines / args / nodes), ``vocab`` (its size), ``digit_sigma`` (ordinal
+soft targets for mantissa digits), ``dropout``, ``lr``, ``epochs``, ``d_model``,
+``enc_layers``. Everything else is the ``surrogate_quality`` RLM recipe: split
+``default_rng(seed).permutation(15625)``, 20 % of the training cells held out for early
+stopping, at least 1,500 optimizer steps. Reports Kendall tau (greedy digits) per target on
+the test cells. Each (variant, seed, n) is added to results/rlm_ablation.json as it finishes;
+a rerun skips those already there. No pretrained checkpoint is involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from scipy.stats import kendalltau
+
+from benchmarks.common import add_record, load, machine, nb201_split
+from searchlab import load_space
+from searchlab.rlm.pretrain import tokenizer_corpus
+from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.train import Example, TrainConfig
+
+NAME = "rlm_ablation"
+TRAIN_KEYS = {"digit_sigma": float, "lr": float, "epochs": int}
+NET_KEYS = {"dropout": float, "d_model": int, "enc_layers": int}
+TOKENIZER_KEYS = {"split": str, "vocab": int}
+
+
+def parse_variant(variant: str) -> dict[str, object]:
+    """``base`` -> {}; ``split=nodes,digit_sigma=0.5`` -> typed settings."""
+    if variant == "base":
+        return {}
+    kinds = {**TRAIN_KEYS, **NET_KEYS, **TOKENIZER_KEYS}
+    out: dict[str, object] = {}
+    for part in variant.split(","):
+        key, _, value = part.partition("=")
+        if key not in kinds or not value:
+            raise SystemExit(f"bad variant setting {part!r}; keys: {sorted(kinds)}")
+        out[key] = kinds[key](value)
+    return out
+
+
+def fit_variant(texts, cols, targets, train, test, seed, settings):  # noqa: ANN001, ANN201
+    """Train one variant; greedy predictions for the test cells and the fit's figures."""
+    order = np.random.default_rng(seed).permutation(len(train))
+    n_val = max(4, int(round(0.2 * len(train))))
+    val_rows, train_rows = train[order[:n_val]], train[order[n_val:]]
+
+    def examples(rows):  # noqa: ANN001, ANN202
+        return [Example(texts[r], tuple(targets), tuple(float(v) for v in cols[r])) for r in rows]
+
+    corpus = tokenizer_corpus(seed=seed) + [texts[r] for r in train]
+    net = {k: v for k, v in settings.items() if k in NET_KEYS}
+    rlm = RegressionLanguageModel.create(
+        corpus,
+        seed=seed,
+        device="cpu",
+        max_input=512,
+        vocab_size=int(settings.get("vocab", 2048)),
+        split=str(settings.get("split", "lines")),
+        **net,
+    )
+    cfg = TrainConfig(epochs=60, patience=10, seed=seed, min_steps=1500)
+    for key in TRAIN_KEYS:
+        if key in settings:
+            setattr(cfg, key, settings[key])
+    result = rlm.fit(examples(train_rows), examples(val_rows), cfg, log=lambda s: None)
+    test_texts = [texts[r] for r in test]
+    greedy = rlm.predict(test_texts, targets, k=1, temperature=0.0).median()
+    tokens = [len(rlm.text_tok.encode(texts[r])) for r in test[:300]]
+    info = {"train_seconds": result.seconds, "best_epoch": result.best_epoch}
+    return greedy, {**info, "median_tokens": float(np.median(tokens))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", default=["base"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--n-train", type=int, default=1000)
+    parser.add_argument("--test-cells", type=int, default=3000)
+    parser.add_argument("--targets", nargs="+", default=["acc_cifar10_test"])
+    args = parser.parse_args()
+    table = load_space("nb201").benchmark()
+    print(f"building texts of {len(table)} cells; {machine()}", flush=True)
+    texts = [c.text for c in table.candidates()]
+    cols = np.stack([table.column(t) for t in args.targets], axis=1)
+    done = load(NAME).get("records", [])
+    ident = ("variant", "seed", "n_train", "targets", "test_cells")
+    for seed in args.seeds:
+        train, test = nb201_split(seed, args.n_train, args.test_cells)
+        for variant in args.variants:
+            settings = parse_variant(variant)
+            key = (variant, seed, args.n_train, list(args.targets), args.test_cells)
+            if any(tuple(r.get(k) for k in ident) == key for r in done):
+                continue
+            start = time.perf_counter()
+            pred, info = fit_variant(texts, cols, args.targets, train, test, seed, settings)
+            taus = {
+                t: float(kendalltau(pred[:, j], cols[test, j]).statistic)
+                for j, t in enumerate(args.targets)
+            }
+            record = dict(zip(ident, key)) | {"kendall": taus, "machine": machine(), **info}
+            record["seconds"] = time.perf_counter() - start
+            done = add_record(NAME, record, ident)
+            print(f"seed {seed} {variant:32s} tau {taus}  {info}", flush=True)
+    summarize(done, args)
+
+
+def summarize(records: list[dict], args: argparse.Namespace) -> None:
+    """Mean Kendall tau per variant over the seeds measured, for this n and these targets."""
+    rows = [
+        r for r in records if r["n_train"] == args.n_train and r["targets"] == list(args.targets)
+    ]
+    print(f"\nKendall tau, {args.n_train} training cells (mean over seeds)")
+    for variant in dict.fromkeys(r["variant"] for r in rows):
+        mine = [r for r in rows if r["variant"] == variant]
+        taus = "  ".join(
+            f"{t}: {np.mean([r['kendall'][t] for r in mine]):.3f}" for t in args.targets
+        )
+        seeds = sorted(r["seed"] for r in mine)
+        tokens = mine[0]["median_tokens"]
+        print(f"{variant:32s} {taus}  seeds {seeds}  median tokens {tokens:.0f}")
+
+
+if __name__ == "__main__":
+    main()
