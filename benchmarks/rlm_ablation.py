@@ -4,13 +4,13 @@
         [--seeds 0] [--n-train 1000] [--test-cells 3000] [--targets acc_cifar10_test]
 
 A variant is ``base`` or comma-separated ``key=value`` settings: ``split`` (the input
-tokenizer's pre-split: lines / args / nodes), ``vocab`` (its size), ``digit_sigma`` (ordinal
-soft targets for mantissa digits), ``dropout``, ``lr``, ``epochs``, ``d_model``,
-``enc_layers``. Everything else is the ``surrogate_quality`` RLM recipe: split
-``default_rng(seed).permutation(15625)``, 20 % of the training cells held out for early
-stopping, at least 1,500 optimizer steps. Reports Kendall tau (greedy digits) per target on
-the test cells. Each (variant, seed, n) is added to results/rlm_ablation.json as it finishes;
-a rerun skips those already there. No pretrained checkpoint is involved.
+tokenizer's pre-split: lines / args / nodes), ``vocab`` (its size), ``digits`` (mantissa digits
+decoded per number), ``digit_sigma`` (ordinal soft targets for mantissa digits), ``dropout``,
+``lr``, ``epochs``, ``d_model``, ``enc_layers``. Everything else is the ``surrogate_quality``
+RLM recipe: split ``default_rng(seed).permutation(15625)``, 20 % of the training cells held out
+for early stopping, at least 1,500 optimizer steps. Reports Kendall tau (greedy digits) per
+target on the test cells. Each (variant, seed, n) is added to results/rlm_ablation.json as it
+finishes; a rerun skips those already there. No pretrained checkpoint is involved.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from searchlab.rlm.train import Example, TrainConfig
 NAME = "rlm_ablation"
 TRAIN_KEYS = {"digit_sigma": float, "lr": float, "epochs": int}
 NET_KEYS = {"dropout": float, "d_model": int, "enc_layers": int}
-TOKENIZER_KEYS = {"split": str, "vocab": int}
+TOKENIZER_KEYS = {"split": str, "vocab": int, "digits": int}
 
 
 def parse_variant(variant: str) -> dict[str, object]:
@@ -65,6 +65,7 @@ def fit_variant(texts, cols, targets, train, test, seed, settings):  # noqa: ANN
         max_input=512,
         vocab_size=int(settings.get("vocab", 2048)),
         split=str(settings.get("split", "lines")),
+        digits=int(settings.get("digits", 4)),
         **net,
     )
     cfg = TrainConfig(epochs=60, patience=10, seed=seed, min_steps=1500)

@@ -1,10 +1,12 @@
-"""The claim benchmarks' own pieces: the decoder-only twin and the top-k front ratio."""
+"""The benchmarks' own pieces: the decoder-only twin, the top-k front ratio, ablation variants."""
 
 import numpy as np
+import pytest
 import torch
 
 from benchmarks.claim_decoder_only import matched_prefix_lm
 from benchmarks.claim_joint import front_ratio
+from benchmarks.rlm_ablation import parse_variant
 from searchlab import load_space
 from searchlab.rlm.decode import sample_tokens
 from searchlab.rlm.model import RegressionLM, RlmConfig
@@ -57,3 +59,14 @@ def test_front_ratio_is_one_for_true_values_and_lower_for_shuffled():
     assert front_ratio(truth, truth, k=200) == 1.0
     shuffled = truth[np.random.default_rng(0).permutation(len(truth))]
     assert front_ratio(shuffled, truth, k=20) < 0.9
+
+
+def test_ablation_variants_parse_typed_and_reject_unknown_settings():
+    assert parse_variant("base") == {}
+    assert parse_variant("split=nodes,digit_sigma=0.5,digits=3") == {
+        "split": "nodes",
+        "digit_sigma": 0.5,
+        "digits": 3,
+    }
+    with pytest.raises(SystemExit, match="'depth=4'"):
+        parse_variant("depth=4")
