@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from searchlab.rlm.checkpoint import CheckpointError
 from searchlab.rlm.decode import sample_tokens
+from searchlab.rlm.loss import number_loss, soft_targets
 from searchlab.rlm.model import RegressionLM, RlmConfig
 from searchlab.rlm.numbers import NumberTokenizer
 from searchlab.rlm.surrogate import RegressionLanguageModel
@@ -17,9 +18,7 @@ from searchlab.rlm.train import (
     TOKENS_PER_ROW,
     Example,
     TrainConfig,
-    number_loss,
     padded_chunks,
-    soft_targets,
 )
 
 TOK = NumberTokenizer(digits=3, min_exp=-4, max_exp=4)

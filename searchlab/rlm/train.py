@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy.stats import kendalltau
 
 from searchlab.rlm.decode import sample_numbers
+from searchlab.rlm.loss import number_loss, soft_targets
 from searchlab.rlm.model import RegressionLM, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
 from searchlab.rlm.settings import TrainConfig
@@ -209,25 +209,6 @@ def validation_tau(
             tau = kendalltau(pred[:, j], truth[:, j]).statistic
             taus.append(0.0 if np.isnan(tau) else float(tau))
     return float(np.mean(taus)) if taus else float("nan")
-
-
-def soft_targets(num_tok: NumberTokenizer, sigma: float) -> torch.Tensor:
-    """[V, V] target distribution per true token: a Gaussian over neighbouring digits for
-    mantissa digits (width ``sigma`` digits), one-hot for sign and exponent tokens."""
-    table = torch.eye(len(num_tok.vocab))
-    if sigma > 0:
-        ids = torch.tensor([num_tok.ids[f"<{d}>"] for d in range(10)])
-        d = torch.arange(10.0)
-        kernel = torch.exp(-((d[:, None] - d[None, :]) ** 2) / (2 * sigma**2))
-        table[ids[:, None], ids[None, :]] = kernel / kernel.sum(1, keepdim=True)
-    return table
-
-
-def number_loss(logits: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of the number tokens against their (soft) targets; -100 is ignored."""
-    keep = targets != -100
-    logp = F.log_softmax(logits[keep], dim=-1)
-    return -(table[targets[keep]] * logp[:, : table.shape[1]]).sum(-1).mean()
 
 
 @flushed_subnormals()
