@@ -3,7 +3,9 @@
     python benchmarks/text_size.py [--n 1000] [--seed 0]
 
 Prints, per space: median/max whitespace tokens and characters over n seeded samples,
-and the wall time to sample and render n candidates (one process, 1 thread).
+and the wall time to sample and render n candidates (one process, 1 thread). Then, for
+spaces with a bundled benchmark, how well the text's length alone ranks each column
+(Spearman over every row): the floor any text model reaches before it reads a single op.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 
 import numpy as np
 import torch
+from scipy.stats import spearmanr
 
 from searchlab import available_spaces, load_space
 
@@ -40,6 +43,14 @@ def main() -> None:
             f"{name:8} {args.n:5d} {statistics.median(words):9.0f} {max(words):9d} "
             f"{statistics.median(chars):9.0f} {seconds:8.2f} {1000 * seconds / args.n:8.2f}"
         )
+    for name in sorted(available_spaces()):
+        table = load_space(name).benchmark()
+        if table is None:
+            continue
+        lengths = [len(c.text) for c in table.candidates()]
+        for column in table.columns:
+            rho = spearmanr(lengths, table.column(column)).statistic
+            print(f"{name}: Spearman(text length, {column}) = {rho:.3f} over {len(lengths)} rows")
 
 
 if __name__ == "__main__":
