@@ -22,10 +22,9 @@ import numpy as np
 from scipy.stats import kendalltau
 
 from benchmarks.common import add_record, load, machine, nb201_split
+from benchmarks.surrogate_quality import train_from_scratch
 from searchlab import load_space
-from searchlab.rlm.pretrain import tokenizer_corpus
-from searchlab.rlm.surrogate import RegressionLanguageModel
-from searchlab.rlm.train import Example, TrainConfig
+from searchlab.rlm.train import TrainConfig
 
 NAME = "rlm_ablation"
 TRAIN_KEYS = {"digit_sigma": float, "lr": float, "epochs": int}
@@ -49,30 +48,17 @@ def parse_variant(variant: str) -> dict[str, object]:
 
 def fit_variant(texts, cols, targets, train, test, seed, settings):  # noqa: ANN001, ANN201
     """Train one variant; greedy predictions for the test cells and the fit's figures."""
-    order = np.random.default_rng(seed).permutation(len(train))
-    n_val = max(4, int(round(0.2 * len(train))))
-    val_rows, train_rows = train[order[:n_val]], train[order[n_val:]]
-
-    def examples(rows):  # noqa: ANN001, ANN202
-        return [Example(texts[r], tuple(targets), tuple(float(v) for v in cols[r])) for r in rows]
-
-    corpus = tokenizer_corpus(seed=seed) + [texts[r] for r in train]
-    net = {k: v for k, v in settings.items() if k in NET_KEYS}
-    rlm = RegressionLanguageModel.create(
-        corpus,
-        seed=seed,
-        device="cpu",
-        max_input=512,
-        vocab_size=int(settings.get("vocab", 2048)),
-        split=str(settings.get("split", "lines")),
-        digits=int(settings.get("digits", 4)),
-        **net,
-    )
     cfg = TrainConfig(epochs=60, patience=10, seed=seed, min_steps=1500)
     for key in TRAIN_KEYS:
         if key in settings:
             setattr(cfg, key, settings[key])
-    result = rlm.fit(examples(train_rows), examples(val_rows), cfg, log=lambda s: None)
+    create = {k: v for k, v in settings.items() if k in NET_KEYS}
+    create |= {"vocab_size": int(settings.get("vocab", 2048)),
+               "split": str(settings.get("split", "lines")),
+               "digits": int(settings.get("digits", 4))}  # fmt: skip
+    rlm, result = train_from_scratch(
+        texts, cols, targets, train, seed, cfg, lambda s: None, **create
+    )
     test_texts = [texts[r] for r in test]
     greedy = rlm.predict(test_texts, targets, k=1, temperature=0.0).median()
     tokens = [len(rlm.text_tok.encode(texts[r])) for r in test[:300]]

@@ -157,6 +157,7 @@ def main() -> None:
     print(f"optimum {truth['optimum']}, true front {len(truth['front'])} cells; {machine()}")
     strict = checkpoint_id(STRICT) if (Path(STRICT) / "model.safetensors").exists() else "missing"
     print(f"checkpoints: transfer {checkpoint_id(checkpoint_path('default'))}, strict {strict}")
+    scored: dict[Path, dict] = {}
     for task in args.task:
         for method in [m for m in args.methods if task in METHODS[m][3]]:
             # only the RLM rows are costly enough to run on fewer seeds
@@ -165,28 +166,34 @@ def main() -> None:
                 path = OUT / f"{task}_{method}_{seed}.json"
                 if not path.exists():
                     path.write_text(json.dumps(run_one(task, method, seed)))
-                rec = json.loads(path.read_text())
-                print(f"{task} {method:22} seed {seed:2d} {_brief(rec, task, truth)}", flush=True)
+                rec = scored_run(task, path, truth, scored)
+                print(f"{task} {method:22} seed {seed:2d} {_brief(rec)}", flush=True)
         # the table and figure show every method measured so far, not only those just run
-        rows = cached_rows(task, truth)
+        rows = cached_rows(task, truth, scored)
         table(task, rows)
         plot(task, rows, truth)
 
 
-def cached_rows(task: str, truth: dict) -> dict[str, list[dict]]:
+def scored_run(task: str, path: Path, truth: dict, scored: dict[Path, dict]) -> dict:
+    """A saved run with its figures; ``scored`` keeps the runs already read and scored."""
+    if path not in scored:
+        rec = json.loads(path.read_text())
+        scored[path] = {**rec, **score(task, rec, truth)}
+    return scored[path]
+
+
+def cached_rows(task: str, truth: dict, scored: dict[Path, dict]) -> dict[str, list[dict]]:
     """Every saved run of a task, scored, per method in the order of METHODS, by seed."""
     rows = {}
     for method in METHODS:
         paths = OUT.glob(f"{task}_{method}_*.json")
         seeded = {int(p.stem.rsplit("_", 1)[1]): p for p in paths}
-        recs = [json.loads(seeded[s].read_text()) for s in sorted(seeded)]
-        if recs:
-            rows[method] = [{**r, **score(task, r, truth)} for r in recs]
+        if seeded:
+            rows[method] = [scored_run(task, seeded[s], truth, scored) for s in sorted(seeded)]
     return rows
 
 
-def _brief(rec: dict, task: str, truth: dict) -> str:
-    rec = {**rec, **score(task, rec, truth)}
+def _brief(rec: dict) -> str:
     if "to_optimum" in rec:
         return f"optimum after {rec['to_optimum']}  ({rec['seconds']:.0f}s)"
     return " ".join(f"{k} {rec[k]:.3f}" for k in ("hv@50", "hv@100", "hv@150", "found"))

@@ -37,20 +37,30 @@ TARGETS = [
 ]
 
 
-def rlm_fit_predict(texts, table, train, test, seed, epochs, log):  # noqa: ANN001, ANN201
-    """Train a joint RLM from scratch on the train cells; median predictions for the test cells."""
+def train_from_scratch(texts, cols, targets, train, seed, cfg, log, **create):  # noqa: ANN001, ANN201
+    """The from-scratch recipe: a fresh RLM (tokenizer learned on unlabeled texts plus the
+    training cells' texts), 20 % of the training cells held out for early stopping.
+    ``cols[r]`` holds row r's values of ``targets``; ``create`` overrides model settings."""
     order = np.random.default_rng(seed).permutation(len(train))
     n_val = max(4, int(round(0.2 * len(train))))
     val_rows, train_rows = train[order[:n_val]], train[order[n_val:]]
-    cols = np.stack([table.column(t) for t in TARGETS], axis=1)
 
     def examples(rows):  # noqa: ANN001, ANN202
-        return [Example(texts[r], tuple(TARGETS), tuple(float(v) for v in cols[r])) for r in rows]
+        return [Example(texts[r], tuple(targets), tuple(float(v) for v in cols[r])) for r in rows]
 
     corpus = tokenizer_corpus(seed=seed) + [texts[r] for r in train]
-    rlm = RegressionLanguageModel.create(corpus, seed=seed, device="cpu", max_input=512)
-    cfg = TrainConfig(epochs=epochs, patience=10, seed=seed, min_steps=1500)
+    rlm = RegressionLanguageModel.create(
+        corpus, seed=seed, device="cpu", **{"max_input": 512, **create}
+    )
     result = rlm.fit(examples(train_rows), examples(val_rows), cfg, log=log)
+    return rlm, result
+
+
+def rlm_fit_predict(texts, table, train, test, seed, epochs, log):  # noqa: ANN001, ANN201
+    """Train a joint RLM from scratch on the train cells; median predictions for the test cells."""
+    cols = np.stack([table.column(t) for t in TARGETS], axis=1)
+    cfg = TrainConfig(epochs=epochs, patience=10, seed=seed, min_steps=1500)
+    rlm, result = train_from_scratch(texts, cols, TARGETS, train, seed, cfg, log)
     start = time.perf_counter()
     test_texts = [texts[r] for r in test]
     median = rlm.predict(test_texts, TARGETS, k=8, seed=seed).median()

@@ -247,3 +247,6 @@ def test_ordinal_digit_targets_charge_near_digits_less_than_far_ones():
     assert torch.isclose(a, b)
     expected = torch.nn.functional.cross_entropy(logits[0], target[0], ignore_index=-100)
     assert torch.isclose(a, expected)
+    for bad in (-0.5, float("nan")):
+        with pytest.raises(ValueError, match="digit_sigma"):
+            soft_targets(tok, bad)

@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -28,6 +30,8 @@ from searchlab.rlm.numbers import NumberTokenizer
 def soft_targets(num_tok: NumberTokenizer, sigma: float) -> torch.Tensor:
     """[V, V] target distribution per true token: a Gaussian over neighbouring digits for
     mantissa digits (width ``sigma`` digits), one-hot for sign and exponent tokens."""
+    if not math.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"digit_sigma must be a finite number >= 0, got {sigma!r}")
     table = torch.eye(len(num_tok.vocab))
     if sigma > 0:
         ids = torch.tensor([num_tok.ids[f"<{d}>"] for d in range(10)])
@@ -40,5 +44,4 @@ def soft_targets(num_tok: NumberTokenizer, sigma: float) -> torch.Tensor:
 def number_loss(logits: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of the number tokens against their (soft) targets; -100 is ignored."""
     keep = targets != -100
-    logp = F.log_softmax(logits[keep], dim=-1)
-    return -(table[targets[keep]] * logp[:, : table.shape[1]]).sum(-1).mean()
+    return F.cross_entropy(logits[keep], table[targets[keep]])  # class probabilities as targets

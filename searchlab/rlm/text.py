@@ -50,18 +50,25 @@ class TokenizerError(ValueError):
     """A tokenizer file that is missing, unreadable or not a TextTokenizer's."""
 
 
-def _assemble(vocab: dict[str, int], merges: list[_Pair], split: str = "lines") -> Tokenizer:
-    """Build the line-split byte-level BPE pipeline around a vocabulary and merges."""
+def _pre_tokenizer(split: str) -> pre_tokenizers.PreTokenizer:
+    """Where merges may not cross: after every line break, and more as ``split`` says."""
     if split not in SPLITS:
         raise ValueError(f"unknown tokenizer split {split!r}; choose one of {SPLITS}")
-    tok = Tokenizer(models.BPE(vocab, merges) if vocab else models.BPE())
     steps = [pre_tokenizers.Split("\n", "merged_with_previous")]
     if split in ("args", "nodes"):
         steps.append(pre_tokenizers.Split(Regex(r" \((?=[^\n]*\)\n)"), "merged_with_next"))
     if split == "nodes":
         steps.append(pre_tokenizers.Split(" = ", "merged_with_previous"))
     steps.append(pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False))
-    tok.pre_tokenizer = pre_tokenizers.Sequence(steps)
+    return pre_tokenizers.Sequence(steps)
+
+
+def _assemble(
+    vocab: dict[str, int], merges: list[_Pair], pre: pre_tokenizers.PreTokenizer
+) -> Tokenizer:
+    """Build the byte-level BPE pipeline around a vocabulary, merges and a pre-tokenizer."""
+    tok = Tokenizer(models.BPE(vocab, merges) if vocab else models.BPE())
+    tok.pre_tokenizer = pre
     tok.decoder = decoders.ByteLevel()
     return tok
 
@@ -144,7 +151,8 @@ class TextTokenizer:
         """Learn a tokenizer of at most vocab_size tokens (at least 261) from texts."""
         if vocab_size < len(SPECIALS) + len(_ALPHABET):
             raise ValueError(f"vocab_size must be >= {len(SPECIALS) + len(_ALPHABET)}")
-        tok = _assemble({}, [], split)
+        pre = _pre_tokenizer(split)
+        tok = _assemble({}, [], pre)
         trainer = trainers.BpeTrainer(
             vocab_size=vocab_size,
             min_frequency=min_frequency,
@@ -154,7 +162,7 @@ class TextTokenizer:
         )
         tok.train_from_iterator(texts, trainer)
         # Rebuilt without "added tokens", so a literal "<pad>" in a text is ordinary text.
-        return cls(_assemble(*_vocab_and_merges(tok), split))
+        return cls(_assemble(*_vocab_and_merges(tok), pre))
 
     def extend(self, texts: Iterable[str], extra_tokens: int = 512) -> TextTokenizer:
         """Return a new tokenizer with up to extra_tokens tokens learned from texts appended."""
@@ -165,9 +173,7 @@ class TextTokenizer:
         new = _learn_merges(words, list(pieces.values()), vocab, extra_tokens, 2)
         for a, b in new:
             vocab[a + b] = len(vocab)
-        bigger = _assemble(vocab, merges + new)
-        bigger.pre_tokenizer = pre  # keep this tokenizer's split, whichever it is
-        return TextTokenizer(bigger)
+        return TextTokenizer(_assemble(vocab, merges + new, pre))  # the same split as this one
 
     def encode(self, text: str) -> list[int]:
         """Token ids of text, with no special tokens added."""
