@@ -95,7 +95,9 @@ def main() -> None:
             }
             record = dict(zip(ident, key)) | {"kendall": taus, "machine": machine(), **info}
             record["seconds"] = time.perf_counter() - start
-            done = add_record(NAME, record, ident)
+            done = add_record(
+                NAME, record, ident, checkpoint="none: each variant is trained from scratch"
+            )
             print(f"seed {seed} {variant:32s} tau {taus}  {info}", flush=True)
     summarize(done, args)
 
