@@ -5,7 +5,8 @@
 
 A variant is ``base`` or comma-separated ``key=value`` settings: ``split`` (the input
 tokenizer's pre-split: lines / args / nodes), ``vocab`` (its size), ``digits`` (mantissa digits
-decoded per number), ``digit_sigma`` (ordinal soft targets for mantissa digits), ``dropout``,
+decoded per number), ``digit_sigma`` (ordinal soft targets for mantissa digits), ``ema`` (decay
+of the averaged weights that are validated and kept), ``dropout``,
 ``lr``, ``epochs``, ``d_model``, ``enc_layers``. Everything else is the ``surrogate_quality``
 RLM recipe: split ``default_rng(seed).permutation(15625)``, 20 % of the training cells held out
 for early stopping, at least 1,500 optimizer steps. Reports Kendall tau (greedy digits) per
@@ -27,7 +28,7 @@ from searchlab import load_space
 from searchlab.rlm.train import TrainConfig
 
 NAME = "rlm_ablation"
-TRAIN_KEYS = {"digit_sigma": float, "lr": float, "epochs": int}
+TRAIN_KEYS = {"digit_sigma": float, "lr": float, "epochs": int, "ema": float}
 NET_KEYS = {"dropout": float, "d_model": int, "enc_layers": int}
 TOKENIZER_KEYS = {"split": str, "vocab": int, "digits": int}
 

@@ -128,7 +128,9 @@ class Campaign:
         while True:
             resume.recover(self)  # claims of workers that stopped beating
             done = self._n_finished()
-            if done >= budget:
+            # at the budget, wait for peers' claims: a live peer finishes its own, a silent
+            # one's go stale and ``recover`` takes them over, so no verification is left open
+            if done >= budget and not self.store.claims.open_elsewhere():
                 break
             if max_minutes is not None and time.perf_counter() - start > 60 * max_minutes:
                 stopped = "time"

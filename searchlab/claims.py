@@ -161,6 +161,11 @@ class Claims:
             ~t.c.done, t.c.owner != self.owner, t.c.beat >= cutoff, ~t.c.key.startswith(ROUND)
         )
 
+    def open_elsewhere(self) -> list[Claim]:
+        """Unfinished candidate claims of other owners, beating or gone silent."""
+        t = self.table
+        return self._select(~t.c.done, t.c.owner != self.owner, ~t.c.key.startswith(ROUND))
+
     # ----- rounds ------------------------------------------------------------------------------
     def next_round(self, start: int) -> int:
         """The first round index from ``start`` this owner gets to write."""

@@ -65,9 +65,10 @@ class PrunesSome(FailsSome):
         return super().evaluate(candidate, objectives)
 
 
-def campaign(space, url, strategy="rea", verifier=None, batch=5, seed=0):
+def campaign(space, url, strategy="rea", verifier=None, batch=5, seed=0, owner="main", grace=60):
     objs = Objectives.parse(OBJS, reference=REF)
-    store = CampaignStore.open(url, "c", {"seed": seed, "strategy": strategy}, objs)
+    identity = {"seed": seed, "strategy": strategy}
+    store = CampaignStore.open(url, "c", identity, objs, owner=owner, grace=grace)
     return Campaign(
         space,
         make_strategy(strategy, space, objs, seed=seed, **OPTIONS.get(strategy, {})),
@@ -75,7 +76,7 @@ def campaign(space, url, strategy="rea", verifier=None, batch=5, seed=0):
         verifier or TabularVerifier(space),
         objs,
         store,
-        CampaignSettings(batch=batch, pool=50, seed=seed),
+        CampaignSettings(batch=batch, pool=50, seed=seed, heartbeat=0.1),
     )
 
 
@@ -111,6 +112,21 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(space, tmp_path):
     assert keys(again) == keys(whole)  # same seed: same candidates, nothing lost or redone
     assert again.store.integrity() == []
     assert again.run(budget=30).rounds == []  # finished: a rerun verifies nothing
+
+
+def test_a_peer_at_the_budget_finishes_a_dead_workers_claims_before_exiting(space, tmp_path):
+    url = f"sqlite:///{tmp_path}/peers.db"
+    dead = campaign(space, url, verifier=KilledAfter(space, 12), owner="dead", grace=0.5)
+    with pytest.raises(Interrupted):
+        dead.run(budget=30)
+    in_flight = {r.key for r in dead.store.pending()}
+    assert len(dead.store.verified()) == 12 and len(in_flight) == 3
+    peer = campaign(space, url, owner="peer", grace=0.5)
+    result = peer.run(budget=12)  # already reached: the peer still may not leave claims open
+    assert result.stopped == "budget" and peer.store.pending() == []
+    assert {r.key for r in peer.store.verified()} >= in_flight
+    assert all(peer.store.claims.get(k).owner == "peer" for k in in_flight)
+    assert peer.store.integrity() == []
 
 
 def test_extending_the_budget_continues_the_same_sequence(space, tmp_path):

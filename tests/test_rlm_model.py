@@ -250,3 +250,22 @@ def test_ordinal_digit_targets_charge_near_digits_less_than_far_ones():
     for bad in (-0.5, float("nan")):
         with pytest.raises(ValueError, match="digit_sigma"):
             soft_targets(tok, bad)
+
+
+def test_weight_averaging_is_what_training_keeps():
+    texts = _texts(24)
+    rows = [Example(t, ("acc",), (50.0 + i,)) for i, t in enumerate(texts)]
+    kept = {}
+    for ema in (0.0, 0.9):
+        rlm = RegressionLanguageModel.create(texts, vocab_size=400, device="cpu", seed=0, **TINY)
+        cfg = TrainConfig(epochs=6, lr=3e-3, warmup_steps=10, ema=ema)
+        result = rlm.fit(rows[6:], rows[:6], cfg, log=lambda s: None)
+        assert np.isfinite(result.best_tau)
+        kept[ema] = torch.cat([p.detach().flatten() for p in rlm.net.parameters()])
+        pred = rlm.predict(texts, ["acc"], k=1, temperature=0.0).median()
+        assert np.all(np.isfinite(pred))
+    assert not torch.allclose(kept[0.0], kept[0.9])  # the averaged weights, not the raw ones
+    rlm = RegressionLanguageModel.create(texts, vocab_size=400, device="cpu", seed=0, **TINY)
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match="ema"):
+            rlm.fit(rows, (), TrainConfig(epochs=1, ema=bad), log=lambda s: None)

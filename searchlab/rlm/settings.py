@@ -55,6 +55,10 @@ class TrainConfig:
     #: width, in digits, of the ordinal soft target of each mantissa digit (0: one-hot). A
     #: neighbouring digit then costs less than a far one, as it does to the value
     digit_sigma: float = 0.0
+    #: decay of an exponential moving average of the weights, updated every step, that is
+    #: validated and kept instead of the raw weights (0: off). It smooths the noise of small
+    #: batches on small data sets
+    ema: float = 0.0
 
     @property
     def optimizer_name(self) -> str:

@@ -242,6 +242,13 @@ def train(
         progress = min(1.0, (step - warmup) / max(1, total - warmup))
         return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
+    if not 0.0 <= cfg.ema < 1.0:
+        raise ValueError(f"TrainConfig.ema must be in [0, 1), got {cfg.ema!r}")
+    averaged = None
+    if cfg.ema > 0:
+        ema_fn = torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema)
+        averaged = torch.optim.swa_utils.AveragedModel(net, multi_avg_fn=ema_fn)
+    judged = net if averaged is None else averaged.module  # the weights validated and kept
     result, best_state, step, start = TrainResult(), None, 0, time.perf_counter()
     stale = 0
     for epoch in range(epochs):
@@ -259,10 +266,12 @@ def train(
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
             opt.step()
+            if averaged is not None:
+                averaged.update_parameters(net)
             losses.append(loss.item())
             step += 1
             result.examples_seen += len(batch)
-        tau = validation_tau(net, enc, val_set, cfg.eval_batch) if val_set else float("nan")
+        tau = validation_tau(judged, enc, val_set, cfg.eval_batch) if val_set else float("nan")
         elapsed = time.perf_counter() - start
         result.history.append(
             {"epoch": epoch, "loss": float(np.mean(losses)), "val_tau": tau, "seconds": elapsed}
@@ -270,7 +279,7 @@ def train(
         log(f"epoch {epoch:3d}  loss {np.mean(losses):.4f}  val tau {tau:.4f}  {elapsed:6.1f}s")
         if not val_set or np.isnan(result.best_tau) or tau >= result.best_tau:  # ties: later
             result.best_tau, result.best_epoch, stale = tau, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            best_state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
         else:
             stale += 1 if step >= cfg.min_steps else 0  # patience starts after min_steps
         if stale >= cfg.patience or (cfg.max_minutes and elapsed > 60 * cfg.max_minutes):
