@@ -48,16 +48,21 @@ def nb201_split(
     return perm[:n_train], test
 
 
-def add_record(name: str, record: dict, ident: tuple[str, ...], **top: Any) -> list[dict]:
+def add_record(
+    name: str, record: dict, ident: tuple[str, ...], replace: bool = False, **top: Any
+) -> list[dict]:
     """Add one record to results/NAME.json under a lock unless a record with the same
-    ``ident`` fields is there, keeping what other runs wrote meanwhile (two runs may fill one
-    table); ``top`` fields are written at the top level. Returns all records now in it."""
+    ``ident`` fields is there (``replace``: it is dropped first), keeping what other runs wrote
+    meanwhile (two runs may fill one table); ``top`` fields are written at the top level.
+    Returns all records now in it."""
     RESULTS.mkdir(exist_ok=True)
     with open(RESULTS / f".{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         payload = load(name)
         records = payload.get("records", [])
         key = tuple(record[k] for k in ident)
+        if replace:
+            records = [r for r in records if tuple(r.get(k) for k in ident) != key]
         if all(tuple(r.get(k) for k in ident) != key for r in records):
             records.append(record)
         save(name, {**payload, **top, "records": records})

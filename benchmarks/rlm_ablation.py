@@ -6,12 +6,14 @@
 A variant is ``base`` or comma-separated ``key=value`` settings: ``split`` (the input
 tokenizer's pre-split: lines / args / nodes), ``vocab`` (its size), ``digits`` (mantissa digits
 decoded per number), ``digit_sigma`` (ordinal soft targets for mantissa digits), ``ema`` (decay
-of the averaged weights that are validated and kept), ``dropout``,
-``lr``, ``epochs``, ``d_model``, ``enc_layers``. Everything else is the ``surrogate_quality``
-RLM recipe: split ``default_rng(seed).permutation(15625)``, 20 % of the training cells held out
-for early stopping, at least 1,500 optimizer steps. Reports Kendall tau (greedy digits) per
-target on the test cells. Each (variant, seed, n) is added to results/rlm_ablation.json as it
-finishes; a rerun skips those already there. No pretrained checkpoint is involved.
+of the averaged weights that are validated and kept), ``dropout``, ``lr``, ``epochs``,
+``d_model``, ``enc_layers``, ``members`` (an ensemble: that many models of seeds s, s+1000, ...,
+each with its own early-stopping cells, predictions averaged). Everything else is the
+``surrogate_quality`` RLM recipe: split ``default_rng(seed).permutation(15625)``, 20 % of the
+training cells held out for early stopping, at least 1,500 optimizer steps. Reports Kendall tau
+per target on the test cells, of the greedy digits and of the mean of 32 samples at
+temperature 1. Each (variant, seed, n) is added to results/rlm_ablation.json as it finishes; a
+rerun skips those already there. No pretrained checkpoint is involved.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from searchlab.rlm.train import TrainConfig
 NAME = "rlm_ablation"
 TRAIN_KEYS = {"digit_sigma": float, "lr": float, "epochs": int, "ema": float}
 NET_KEYS = {"dropout": float, "d_model": int, "enc_layers": int}
+ENSEMBLE_KEYS = {"members": int}
 TOKENIZER_KEYS = {"split": str, "vocab": int, "digits": int}
 
 
@@ -37,7 +40,7 @@ def parse_variant(variant: str) -> dict[str, object]:
     """``base`` -> {}; ``split=nodes,digit_sigma=0.5`` -> typed settings."""
     if variant == "base":
         return {}
-    kinds = {**TRAIN_KEYS, **NET_KEYS, **TOKENIZER_KEYS}
+    kinds = {**TRAIN_KEYS, **NET_KEYS, **TOKENIZER_KEYS, **ENSEMBLE_KEYS}
     out: dict[str, object] = {}
     for part in variant.split(","):
         key, _, value = part.partition("=")
@@ -48,23 +51,34 @@ def parse_variant(variant: str) -> dict[str, object]:
 
 
 def fit_variant(texts, cols, targets, train, test, seed, settings):  # noqa: ANN001, ANN201
-    """Train one variant; greedy predictions for the test cells and the fit's figures."""
-    cfg = TrainConfig(epochs=60, patience=10, seed=seed, min_steps=1500)
-    for key in TRAIN_KEYS:
-        if key in settings:
-            setattr(cfg, key, settings[key])
-    create = {k: v for k, v in settings.items() if k in NET_KEYS}
-    create |= {"vocab_size": int(settings.get("vocab", 2048)),
-               "split": str(settings.get("split", "lines")),
-               "digits": int(settings.get("digits", 4))}  # fmt: skip
-    rlm, result = train_from_scratch(
-        texts, cols, targets, train, seed, cfg, lambda s: None, **create
-    )
+    """Train one variant (``members`` models, predictions averaged); its test predictions."""
     test_texts = [texts[r] for r in test]
-    greedy = rlm.predict(test_texts, targets, k=1, temperature=0.0).median()
+    preds: dict[str, list[np.ndarray]] = {"greedy": [], "mean32": []}
+    info: dict[str, list[float]] = {"train_seconds": [], "best_epoch": []}
+    for member in range(int(settings.get("members", 1))):
+        member_seed = seed + 1000 * member  # member 0 is the single model of the same seed
+        cfg = TrainConfig(epochs=60, patience=10, seed=member_seed, min_steps=1500)
+        for key in TRAIN_KEYS:
+            if key in settings:
+                setattr(cfg, key, settings[key])
+        create = {k: v for k, v in settings.items() if k in NET_KEYS}
+        create |= {"vocab_size": int(settings.get("vocab", 2048)),
+                   "split": str(settings.get("split", "lines")),
+                   "digits": int(settings.get("digits", 4))}  # fmt: skip
+        rlm, result = train_from_scratch(
+            texts, cols, targets, train, member_seed, cfg, lambda s: None, **create
+        )
+        preds["greedy"].append(rlm.predict(test_texts, targets, k=1, temperature=0.0).median())
+        # the mean of 32 samples at temperature 1: a continuous score where greedy digits tie
+        preds["mean32"].append(rlm.predict(test_texts, targets, k=32, seed=seed).mean())
+        info["train_seconds"].append(result.seconds)
+        info["best_epoch"].append(result.best_epoch)
     tokens = [len(rlm.text_tok.encode(texts[r])) for r in test[:300]]
-    info = {"train_seconds": result.seconds, "best_epoch": result.best_epoch}
-    return greedy, {**info, "median_tokens": float(np.median(tokens))}
+    figures = {"train_seconds": float(np.sum(info["train_seconds"]))}
+    best = info["best_epoch"]
+    figures["best_epoch"] = best[0] if len(best) == 1 else best
+    figures["median_tokens"] = float(np.median(tokens))
+    return {name: np.mean(p, axis=0) for name, p in preds.items()}, figures
 
 
 def main() -> None:
@@ -86,20 +100,26 @@ def main() -> None:
         for variant in args.variants:
             settings = parse_variant(variant)
             key = (variant, seed, args.n_train, list(args.targets), args.test_cells)
-            if any(tuple(r.get(k) for k in ident) == key for r in done):
-                continue
+            before = [r for r in done if tuple(r.get(k) for k in ident) == key]
+            if before and "kendall_mean32" in before[0]:
+                continue  # measured (records without the sampled mean are measured again)
             start = time.perf_counter()
             pred, info = fit_variant(texts, cols, args.targets, train, test, seed, settings)
-            taus = {
-                t: float(kendalltau(pred[:, j], cols[test, j]).statistic)
-                for j, t in enumerate(args.targets)
-            }
-            record = dict(zip(ident, key)) | {"kendall": taus, "machine": machine(), **info}
+            taus, taus32 = (
+                {
+                    t: float(kendalltau(pred[name][:, j], cols[test, j]).statistic)
+                    for j, t in enumerate(args.targets)
+                }
+                for name in ("greedy", "mean32")
+            )
+            record = dict(zip(ident, key)) | {"kendall": taus, "kendall_mean32": taus32}
+            record |= {"machine": machine(), **info}
             record["seconds"] = time.perf_counter() - start
             done = add_record(
-                NAME, record, ident, checkpoint="none: each variant is trained from scratch"
-            )
-            print(f"seed {seed} {variant:32s} tau {taus}  {info}", flush=True)
+                NAME, record, ident, replace=True,
+                checkpoint="none: each variant is trained from scratch",
+            )  # fmt: skip
+            print(f"seed {seed} {variant:32s} tau {taus} mean32 {taus32}  {info}", flush=True)
     summarize(done, args)
 
 
@@ -114,6 +134,11 @@ def summarize(records: list[dict], args: argparse.Namespace) -> None:
         taus = "  ".join(
             f"{t}: {np.mean([r['kendall'][t] for r in mine]):.3f}" for t in args.targets
         )
+        with32 = [r for r in mine if "kendall_mean32" in r]
+        if with32:
+            taus += "  mean of 32 samples: " + "  ".join(
+                f"{np.mean([r['kendall_mean32'][t] for r in with32]):.3f}" for t in args.targets
+            )
         seeds = sorted(r["seed"] for r in mine)
         tokens = mine[0]["median_tokens"]
         print(f"{variant:32s} {taus}  seeds {seeds}  median tokens {tokens:.0f}")
