@@ -60,6 +60,10 @@ class TrainConfig:
     #: batches on small data sets
     ema: float = 0.0
 
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ema < 1.0:  # also refuses NaN
+            raise ValueError(f"TrainConfig.ema must be in [0, 1), got {self.ema!r}")
+
     @property
     def optimizer_name(self) -> str:
         """The optimizer used (for model cards)."""

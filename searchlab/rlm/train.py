@@ -242,8 +242,6 @@ def train(
         progress = min(1.0, (step - warmup) / max(1, total - warmup))
         return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
-    if not 0.0 <= cfg.ema < 1.0:
-        raise ValueError(f"TrainConfig.ema must be in [0, 1), got {cfg.ema!r}")
     averaged = None
     if cfg.ema > 0:
         ema_fn = torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema)
