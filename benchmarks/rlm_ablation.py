@@ -73,12 +73,27 @@ def fit_variant(texts, cols, targets, train, test, seed, settings):  # noqa: ANN
         preds["mean32"].append(rlm.predict(test_texts, targets, k=32, seed=seed).mean())
         info["train_seconds"].append(result.seconds)
         info["best_epoch"].append(result.best_epoch)
+        info.setdefault("val_peaks", []).append(validation_peaks(result.history, targets))
     tokens = [len(rlm.text_tok.encode(texts[r])) for r in test[:300]]
     figures = {"train_seconds": float(np.sum(info["train_seconds"]))}
     best = info["best_epoch"]
     figures["best_epoch"] = best[0] if len(best) == 1 else best
     figures["median_tokens"] = float(np.median(tokens))
+    if len(targets) > 1:
+        figures["val_peaks"] = info["val_peaks"][0] if len(best) == 1 else info["val_peaks"]
     return {name: np.mean(p, axis=0) for name, p in preds.items()}, figures
+
+
+def validation_peaks(history: list[dict], targets: list[str]) -> dict[str, list[float]]:
+    """Per target: the epoch its validation tau peaked, that peak, and its tau at the epoch
+    kept (the best mean) -- how far one early-stopping epoch is from each target's own."""
+    kept = max(range(len(history)), key=lambda e: (history[e]["val_tau"], e))
+    out = {}
+    for t in targets:
+        curve = [h.get(f"val_tau:{t}", float("nan")) for h in history]
+        peak = int(np.nanargmax(curve))
+        out[t] = [peak, round(curve[peak], 4), round(curve[kept], 4)]
+    return out
 
 
 def main() -> None:

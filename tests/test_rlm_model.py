@@ -261,6 +261,8 @@ def test_weight_averaging_is_what_training_keeps():
         cfg = TrainConfig(epochs=6, lr=3e-3, warmup_steps=10, ema=ema)
         result = rlm.fit(rows[6:], rows[:6], cfg, log=lambda s: None)
         assert np.isfinite(result.best_tau)
+        # one objective: its own validation tau is the mean that picks the epoch
+        assert all(h["val_tau:acc"] == h["val_tau"] for h in result.history)
         kept[ema] = torch.cat([p.detach().flatten() for p in rlm.net.parameters()])
         pred = rlm.predict(texts, ["acc"], k=1, temperature=0.0).median()
         assert np.all(np.isfinite(pred))

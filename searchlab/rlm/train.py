@@ -192,23 +192,26 @@ def predict_greedy(
     return sample_values(net, enc, texts, examples[0].objectives, batch=batch)[:, 0, :]
 
 
-def validation_tau(
+def validation_taus(
     net: RegressionLM, enc: Encoder, examples: Sequence[Example], batch: int
-) -> float:
-    """Mean Kendall tau over the validation examples' objectives (grouped by objective tuple)."""
+) -> dict[str, float]:
+    """Kendall tau of the greedy digits per objective over the validation examples.
+
+    Examples are grouped by objective tuple; an objective in several groups gets their mean.
+    """
     groups: dict[tuple[str, ...], list[Example]] = {}
     for ex in examples:
         groups.setdefault(ex.objectives, []).append(ex)
-    taus = []
+    taus: dict[str, list[float]] = {}
     for objs, group in groups.items():
         if len(group) < 3:
             continue
         pred = predict_greedy(net, enc, group, batch)
         truth = np.array([ex.values for ex in group])
-        for j in range(len(objs)):
+        for j, name in enumerate(objs):
             tau = kendalltau(pred[:, j], truth[:, j]).statistic
-            taus.append(0.0 if np.isnan(tau) else float(tau))
-    return float(np.mean(taus)) if taus else float("nan")
+            taus.setdefault(name, []).append(0.0 if np.isnan(tau) else float(tau))
+    return {name: float(np.mean(v)) for name, v in taus.items()}
 
 
 @flushed_subnormals()
@@ -269,12 +272,16 @@ def train(
             losses.append(loss.item())
             step += 1
             result.examples_seen += len(batch)
-        tau = validation_tau(judged, enc, val_set, cfg.eval_batch) if val_set else float("nan")
-        elapsed = time.perf_counter() - start
+        per_objective = validation_taus(judged, enc, val_set, cfg.eval_batch) if val_set else {}
+        tau = float(np.mean(list(per_objective.values()))) if per_objective else float("nan")
+        elapsed, mean_loss = time.perf_counter() - start, float(np.mean(losses))
         result.history.append(
-            {"epoch": epoch, "loss": float(np.mean(losses)), "val_tau": tau, "seconds": elapsed}
+            {"epoch": epoch, "loss": mean_loss, "val_tau": tau, "seconds": elapsed}
+            | {f"val_tau:{name}": value for name, value in per_objective.items()}
         )
-        log(f"epoch {epoch:3d}  loss {np.mean(losses):.4f}  val tau {tau:.4f}  {elapsed:6.1f}s")
+        each = "  ".join(f"{n} {v:.3f}" for n, v in per_objective.items())
+        each = f"  ({each})" if len(per_objective) > 1 else ""
+        log(f"epoch {epoch:3d}  loss {mean_loss:.4f}  val tau {tau:.4f}{each}  {elapsed:6.1f}s")
         if not val_set or np.isnan(result.best_tau) or tau >= result.best_tau:  # ties: later
             result.best_tau, result.best_epoch, stale = tau, epoch, 0
             best_state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
