@@ -27,7 +27,7 @@ from scipy.stats import kendalltau
 from benchmarks.common import add_record, load, machine, nb201_split
 from benchmarks.surrogate_quality import train_from_scratch
 from searchlab import load_space
-from searchlab.rlm.train import TrainConfig
+from searchlab.rlm.train import TrainConfig, TrainResult
 
 NAME = "rlm_ablation"
 TRAIN_KEYS = {"digit_sigma": float, "lr": float, "epochs": int, "ema": float}
@@ -53,46 +53,47 @@ def parse_variant(variant: str) -> dict[str, object]:
 def fit_variant(texts, cols, targets, train, test, seed, settings):  # noqa: ANN001, ANN201
     """Train one variant (``members`` models, predictions averaged); its test predictions."""
     test_texts = [texts[r] for r in test]
+    create = {k: v for k, v in settings.items() if k in NET_KEYS}
+    create |= {"vocab_size": int(settings.get("vocab", 2048)),
+               "split": str(settings.get("split", "lines")),
+               "digits": int(settings.get("digits", 4))}  # fmt: skip
+    trained = {k: v for k, v in settings.items() if k in TRAIN_KEYS}
     preds: dict[str, list[np.ndarray]] = {"greedy": [], "mean32": []}
-    info: dict[str, list[float]] = {"train_seconds": [], "best_epoch": []}
+    results = []
     for member in range(int(settings.get("members", 1))):
         member_seed = seed + 1000 * member  # member 0 is the single model of the same seed
-        cfg = TrainConfig(epochs=60, patience=10, seed=member_seed, min_steps=1500)
-        for key in TRAIN_KEYS:
-            if key in settings:
-                setattr(cfg, key, settings[key])
-        create = {k: v for k, v in settings.items() if k in NET_KEYS}
-        create |= {"vocab_size": int(settings.get("vocab", 2048)),
-                   "split": str(settings.get("split", "lines")),
-                   "digits": int(settings.get("digits", 4))}  # fmt: skip
+        base = {"epochs": 60, "patience": 10, "seed": member_seed, "min_steps": 1500}
+        cfg = TrainConfig(**{**base, **trained})
         rlm, result = train_from_scratch(
             texts, cols, targets, train, member_seed, cfg, lambda s: None, **create
         )
         preds["greedy"].append(rlm.predict(test_texts, targets, k=1, temperature=0.0).median())
         # the mean of 32 samples at temperature 1: a continuous score where greedy digits tie
         preds["mean32"].append(rlm.predict(test_texts, targets, k=32, seed=seed).mean())
-        info["train_seconds"].append(result.seconds)
-        info["best_epoch"].append(result.best_epoch)
-        info.setdefault("val_peaks", []).append(validation_peaks(result.history, targets))
+        results.append(result)
     tokens = [len(rlm.text_tok.encode(texts[r])) for r in test[:300]]
-    figures = {"train_seconds": float(np.sum(info["train_seconds"]))}
-    best = info["best_epoch"]
-    figures["best_epoch"] = best[0] if len(best) == 1 else best
-    figures["median_tokens"] = float(np.median(tokens))
+
+    def per_member(values: list) -> object:
+        return values[0] if len(values) == 1 else values
+
+    figures = {
+        "train_seconds": float(sum(r.seconds for r in results)),
+        "best_epoch": per_member([r.best_epoch for r in results]),
+        "median_tokens": float(np.median(tokens)),
+    }
     if len(targets) > 1:
-        figures["val_peaks"] = info["val_peaks"][0] if len(best) == 1 else info["val_peaks"]
+        figures["val_peaks"] = per_member([validation_peaks(r, targets) for r in results])
     return {name: np.mean(p, axis=0) for name, p in preds.items()}, figures
 
 
-def validation_peaks(history: list[dict], targets: list[str]) -> dict[str, list[float]]:
+def validation_peaks(result: TrainResult, targets: list[str]) -> dict[str, list[float]]:
     """Per target: the epoch its validation tau peaked, that peak, and its tau at the epoch
     kept (the best mean) -- how far one early-stopping epoch is from each target's own."""
-    kept = max(range(len(history)), key=lambda e: (history[e]["val_tau"], e))
     out = {}
     for t in targets:
-        curve = [h.get(f"val_tau:{t}", float("nan")) for h in history]
+        curve = [h.get(f"val_tau:{t}", float("nan")) for h in result.history]
         peak = int(np.nanargmax(curve))
-        out[t] = [peak, round(curve[peak], 4), round(curve[kept], 4)]
+        out[t] = [peak, round(curve[peak], 4), round(curve[result.best_epoch], 4)]
     return out
 
 

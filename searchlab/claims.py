@@ -156,15 +156,13 @@ class Claims:
 
     def live(self) -> list[Claim]:
         """Unfinished candidate claims of other owners that still beat (work in flight)."""
-        t, cutoff = self.table, time.time() - self.grace
-        return self._select(
-            ~t.c.done, t.c.owner != self.owner, t.c.beat >= cutoff, ~t.c.key.startswith(ROUND)
-        )
+        return self.open_elsewhere(self.table.c.beat >= time.time() - self.grace)
 
-    def open_elsewhere(self) -> list[Claim]:
-        """Unfinished candidate claims of other owners, beating or gone silent."""
+    def open_elsewhere(self, *where: sa.ColumnElement[bool]) -> list[Claim]:
+        """Unfinished candidate claims of other owners, beating or gone silent (or as
+        ``where`` narrows them)."""
         t = self.table
-        return self._select(~t.c.done, t.c.owner != self.owner, ~t.c.key.startswith(ROUND))
+        return self._select(~t.c.done, t.c.owner != self.owner, ~t.c.key.startswith(ROUND), *where)
 
     # ----- rounds ------------------------------------------------------------------------------
     def next_round(self, start: int) -> int:
