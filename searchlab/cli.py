@@ -86,6 +86,7 @@ def _train_config(cfg: DictConfig):  # noqa: ANN202
 
 def cmd_pretrain(cfg: DictConfig) -> int:
     """Pretrain the RLM on bundled benchmarks and save the checkpoint with its model card."""
+    from searchlab.rlm.jobs import checkpoint_path
     from searchlab.rlm.pretrain import PretrainTask, pretrain
 
     tasks = [PretrainTask(**t) for t in OmegaConf.to_container(cfg.tasks)]
@@ -94,6 +95,10 @@ def cmd_pretrain(cfg: DictConfig) -> int:
     pretrain(
         tasks,
         cfg.out,
+        init=None if cfg.init is None else checkpoint_path(cfg.init),
+        joint_per_row=cfg.joint_per_row,
+        device=cfg.device,
+        state_path=cfg.state,
         vocab_size=cfg.vocab_size,
         net_sizes=OmegaConf.to_container(cfg.model),
         cfg=_train_config(cfg),

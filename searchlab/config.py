@@ -47,6 +47,7 @@ class PretrainTaskSchema:
     exclude_columns: list[str] = field(default_factory=list)
     test_fraction: float = 0.1
     val_rows: int = 100
+    solo_columns: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -57,6 +58,9 @@ class PretrainConfig:
     out: str = MISSING
     vocab_size: int = 4096
     max_objectives: int = 3
+    joint_per_row: Optional[int] = None  # noqa: UP045
+    init: Optional[str] = None  # noqa: UP045
+    state: Optional[str] = None  # noqa: UP045
     split_seed: int = 0
     device: str = "auto"
     model: NetSizes = field(default_factory=NetSizes)

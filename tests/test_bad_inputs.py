@@ -195,6 +195,10 @@ CASES = {
         lambda r: cli("resume", str(r / "run"), "objectives.names=[acc_nosuch_test]"),
         ["acc_nosuch_test"],
     ),
+    # --- install and space cases ---
+    # --- run folder, resume and command-line cases ---
+    # --- data, checkpoint and fit cases ---
+    # --- campaign log and export cases ---
 }
 
 

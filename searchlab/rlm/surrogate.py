@@ -117,12 +117,16 @@ class RegressionLanguageModel:
         log: Callable[[str], None] = print,
         source: dict[str, Any] | None = None,
         extend_tokenizer: bool = True,
+        state_path: str | Path | None = None,
     ) -> TrainResult:
-        """Train (or fine-tune) on examples; record what was seen in the model card."""
+        """Train (or fine-tune) on examples; record what was seen in the model card.
+
+        ``state_path``: where the run keeps its state after each epoch, to resume a killed run.
+        """
         cfg = cfg or TrainConfig()
         if extend_tokenizer:
             self._extend([ex.text for ex in train_set])
-        result = train(self.net, self.encoder, train_set, val_set, cfg, log)
+        result = train(self.net, self.encoder, train_set, val_set, cfg, log, state_path)
         self.card.setdefault("trained_on", []).append(
             {
                 **(source or {}),

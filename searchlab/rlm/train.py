@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ from searchlab.rlm.loss import number_loss, soft_targets
 from searchlab.rlm.model import RegressionLM, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
 from searchlab.rlm.settings import TrainConfig
+from searchlab.rlm.train_state import load_state, save_state
 
 #: padded input tokens per row that a scoring batch may hold (see :func:`padded_chunks`)
 TOKENS_PER_ROW = 128
@@ -222,8 +224,13 @@ def train(
     val_set: Sequence[Example],
     cfg: TrainConfig,
     log: Callable[[str], None] = print,
+    state_path: str | Path | None = None,
 ) -> TrainResult:
-    """Train in place; restore the weights of the best validation epoch; return the history."""
+    """Train in place; restore the weights of the best validation epoch; return the history.
+
+    With ``state_path`` the run saves its state after every epoch there and, if a state is
+    already there, continues from it (same examples and settings: a killed run resumes).
+    """
     if not train_set:
         raise ValueError("no training examples")
     device = next(net.parameters()).device
@@ -251,8 +258,21 @@ def train(
         averaged = torch.optim.swa_utils.AveragedModel(net, multi_avg_fn=ema_fn)
     judged = net if averaged is None else averaged.module  # the weights validated and kept
     result, best_state, step, start = TrainResult(), None, 0, time.perf_counter()
-    stale = 0
-    for epoch in range(epochs):
+    stale, first_epoch, offset = 0, 0, 0.0
+    saved = load_state(state_path)
+    if saved is not None:
+        net.load_state_dict(saved["net"])
+        opt.load_state_dict(saved["opt"])
+        if averaged is not None:
+            averaged.load_state_dict(saved["averaged"])
+        rng.bit_generator.state = saved["rng"]
+        torch.set_rng_state(saved["torch_rng"])
+        result, best_state, step, stale = saved["result"], saved["best"], saved["step"], saved["stale"]
+        first_epoch, offset = saved["epoch"] + 1, result.seconds
+        log(f"resuming from {state_path} after epoch {saved['epoch']}")
+        if saved.get("done"):
+            first_epoch = epochs
+    for epoch in range(first_epoch, epochs):
         net.train()
         losses = []
         for idx in length_batches(lengths, cfg.batch_size, rng):
@@ -274,7 +294,7 @@ def train(
             result.examples_seen += len(batch)
         per_objective = validation_taus(judged, enc, val_set, cfg.eval_batch) if val_set else {}
         tau = float(np.mean(list(per_objective.values()))) if per_objective else float("nan")
-        elapsed, mean_loss = time.perf_counter() - start, float(np.mean(losses))
+        elapsed, mean_loss = offset + time.perf_counter() - start, float(np.mean(losses))
         result.history.append(
             {"epoch": epoch, "loss": mean_loss, "val_tau": tau, "seconds": elapsed}
             | {f"val_tau:{name}": value for name, value in per_objective.items()}
@@ -287,10 +307,19 @@ def train(
             best_state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
         else:
             stale += 1 if step >= cfg.min_steps else 0  # patience starts after min_steps
-        if stale >= cfg.patience or (cfg.max_minutes and elapsed > 60 * cfg.max_minutes):
+        done = stale >= cfg.patience or bool(cfg.max_minutes and elapsed > 60 * cfg.max_minutes)
+        if state_path is not None:
+            result.seconds = elapsed
+            save_state(state_path, {
+                "net": net.state_dict(), "opt": opt.state_dict(), "rng": rng.bit_generator.state,
+                "averaged": None if averaged is None else averaged.state_dict(),
+                "torch_rng": torch.get_rng_state(), "result": result, "best": best_state,
+                "step": step, "stale": stale, "epoch": epoch, "done": done,
+            })  # fmt: skip
+        if done:
             break
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
-    result.seconds = time.perf_counter() - start
+    result.seconds = offset + time.perf_counter() - start
     return result
