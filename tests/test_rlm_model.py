@@ -8,18 +8,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from searchlab.rlm.batching import TOKENS_PER_ROW, padded_chunks
 from searchlab.rlm.checkpoint import CheckpointError
 from searchlab.rlm.decode import sample_tokens
 from searchlab.rlm.loss import number_loss, soft_targets
 from searchlab.rlm.model import RegressionLM, RlmConfig
 from searchlab.rlm.numbers import NumberTokenizer
 from searchlab.rlm.surrogate import RegressionLanguageModel
-from searchlab.rlm.train import (
-    TOKENS_PER_ROW,
-    Example,
-    TrainConfig,
-    padded_chunks,
-)
+from searchlab.rlm.train import Example, TrainConfig
 
 TOK = NumberTokenizer(digits=3, min_exp=-4, max_exp=4)
 TINY = dict(d_model=32, n_heads=2, enc_layers=1, dec_layers=2, d_ff=64, max_input=128)

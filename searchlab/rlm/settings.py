@@ -59,10 +59,18 @@ class TrainConfig:
     #: validated and kept instead of the raw weights (0: off). It smooths the noise of small
     #: batches on small data sets
     ema: float = 0.0
+    #: which weights move: "all", or "decoder" (the encoder, embeddings included, frozen).
+    #: Fine-tuning on a few rows then adjusts how numbers are read out of the pretrained
+    #: representation instead of rewriting the representation itself
+    train_only: str = "all"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.ema < 1.0:  # also refuses NaN
             raise ValueError(f"TrainConfig.ema must be in [0, 1), got {self.ema!r}")
+        if self.train_only not in ("all", "decoder"):
+            raise ValueError(
+                f"TrainConfig.train_only must be 'all' or 'decoder', got {self.train_only!r}"
+            )
 
     @property
     def optimizer_name(self) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from searchlab.candidate import text_key
@@ -26,6 +27,7 @@ from searchlab.rlm.checkpoint import CheckpointError, check_state, read_folder, 
 from searchlab.rlm.decode import Density
 from searchlab.rlm.model import RegressionLM, RlmConfig, pick_device
 from searchlab.rlm.numbers import NumberTokenizer
+from searchlab.rlm.point import point_values
 from searchlab.rlm.text import TextTokenizer, TokenizerError
 from searchlab.rlm.train import (
     Encoder,
@@ -182,6 +184,23 @@ class RegressionLanguageModel:
             use_cache, per_objective,
         )  # fmt: skip
         return Density(list(objectives), samples)
+
+    def predict_point(
+        self,
+        texts: Sequence[str],
+        objectives: Sequence[str],
+        q: float = 0.5,
+        batch_size: int = 256,
+        bounds: Mapping[str, float] | None = None,
+    ) -> np.ndarray:
+        """[N, n_objectives] deterministic q-quantiles of the decoder's digit distribution
+        (see :mod:`searchlab.rlm.point`): the point value that ranks."""
+        objectives = tuple(objectives)
+        if not objectives:
+            raise ValueError("predict_point needs at least one objective")
+        self.encoder.warm(texts)
+        per_objective = None if not bounds else [bounds.get(o) for o in objectives]
+        return point_values(self.net, self.encoder, texts, objectives, q, batch_size, per_objective)
 
     def seen_keys(self, column: str | None = None) -> set[str]:
         """Candidate keys the model trained on (for one column, or any)."""

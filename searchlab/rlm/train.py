@@ -22,15 +22,12 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau
 
+from searchlab.rlm.batching import Encoder, length_batches, padded_chunks
 from searchlab.rlm.decode import sample_numbers
 from searchlab.rlm.loss import number_loss, soft_targets
 from searchlab.rlm.model import RegressionLM, flushed_subnormals
-from searchlab.rlm.numbers import NumberTokenizer
 from searchlab.rlm.settings import TrainConfig
 from searchlab.rlm.train_state import load_state, save_state
-
-#: padded input tokens per row that a scoring batch may hold (see :func:`padded_chunks`)
-TOKENS_PER_ROW = 128
 
 
 @dataclass(frozen=True)
@@ -60,85 +57,6 @@ class TrainResult:
     best_tau: float = float("nan")
     seconds: float = 0.0
     examples_seen: int = 0
-
-
-class Encoder:
-    """Turns examples into padded token tensors; caches each distinct text's ids."""
-
-    def __init__(self, text_tok: object, num_tok: NumberTokenizer, max_input: int) -> None:
-        self.text_tok, self.num_tok, self.max_input = text_tok, num_tok, max_input
-        self._texts: dict[str, list[int]] = {}
-        self._prefixes: dict[tuple[str, ...], list[int]] = {}
-
-    def input_ids(self, text: str, objectives: tuple[str, ...]) -> list[int]:
-        """[BOS] objective names [SEP] text, truncated to the model's input length."""
-        if objectives not in self._prefixes:
-            names = self.text_tok.encode(" ".join(objectives))
-            self._prefixes[objectives] = [self.text_tok.bos_id, *names, self.text_tok.sep_id]
-        if text not in self._texts:
-            self._texts[text] = self.text_tok.encode(text)
-        ids = self._prefixes[objectives] + self._texts[text]
-        return ids[: self.max_input]
-
-    def warm(self, texts: Sequence[str]) -> None:
-        """Tokenize many texts at once (the batch encoder is much faster)."""
-        todo = sorted({t for t in texts if t not in self._texts})
-        for text, ids in zip(todo, self.text_tok.encode_batch(todo)):
-            self._texts[text] = ids
-
-    def batch(
-        self, rows: Sequence[tuple[str, tuple[str, ...]]]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Padded ids [B, S] and pad mask [B, S] (True = padding)."""
-        seqs = [self.input_ids(text, objs) for text, objs in rows]
-        width = max(len(s) for s in seqs)
-        ids = torch.full((len(seqs), width), self.text_tok.pad_id, dtype=torch.long)
-        for i, s in enumerate(seqs):
-            ids[i, : len(s)] = torch.tensor(s)
-        return ids, ids == self.text_tok.pad_id
-
-    def targets(self, examples: Sequence[Example]) -> torch.Tensor:
-        """Number token ids [B, T], -100 past an example's last objective."""
-        seqs = [[i for v in ex.values for i in self.num_tok.encode(v)] for ex in examples]
-        width = max(len(s) for s in seqs)
-        out = torch.full((len(seqs), width), -100, dtype=torch.long)
-        for i, s in enumerate(seqs):
-            out[i, : len(s)] = torch.tensor(s)
-        return out
-
-
-def length_batches(
-    lengths: Sequence[int], batch_size: int, rng: np.random.Generator
-) -> list[list[int]]:
-    """Shuffled batches of similar lengths (less padding), in random order."""
-    order = rng.permutation(len(lengths))
-    chunk = batch_size * 50
-    batches = []
-    for start in range(0, len(order), chunk):
-        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
-        batches += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-def padded_chunks(sorted_lengths: Sequence[int], batch: int) -> list[tuple[int, int]]:
-    """(start, stop) chunks of ascending lengths: at most ``batch`` rows and, past the first
-    row, at most ``batch * TOKENS_PER_ROW`` padded tokens.
-
-    A few long texts (NB201: median 84 tokens, longest 327) would otherwise pad a whole
-    batch of 256 to their length: a third of the encoder's work went on padding.
-    """
-    chunks, start = [], 0
-    while start < len(sorted_lengths):
-        stop = start + 1
-        while (
-            stop < len(sorted_lengths)
-            and stop - start < batch
-            and (stop - start + 1) * sorted_lengths[stop] <= batch * TOKENS_PER_ROW
-        ):
-            stop += 1
-        chunks.append((start, stop))
-        start = stop
-    return chunks
 
 
 @torch.no_grad()
@@ -238,7 +156,11 @@ def train(
     rng = np.random.default_rng(cfg.seed)
     enc.warm([ex.text for ex in train_set] + [ex.text for ex in val_set])
     lengths = [len(enc.input_ids(ex.text, ex.objectives)) for ex in train_set]
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    frozen = ("embed.", "enc_pos.", "encoder.", "enc_ln.") if cfg.train_only == "decoder" else ()
+    for name, param in net.named_parameters():
+        param.requires_grad_(not name.startswith(frozen))
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
     # small data sets get more epochs, so that a from-scratch model sees min_steps updates
     epochs = max(cfg.epochs, math.ceil(cfg.min_steps / steps_per_epoch))
@@ -267,7 +189,8 @@ def train(
             averaged.load_state_dict(saved["averaged"])
         rng.bit_generator.state = saved["rng"]
         torch.set_rng_state(saved["torch_rng"])
-        result, best_state, step, stale = saved["result"], saved["best"], saved["step"], saved["stale"]
+        result, best_state = saved["result"], saved["best"]
+        step, stale = saved["step"], saved["stale"]
         first_epoch, offset = saved["epoch"] + 1, result.seconds
         log(f"resuming from {state_path} after epoch {saved['epoch']}")
         if saved.get("done"):
@@ -285,7 +208,7 @@ def train(
                 group["lr"] = lr_at(step)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
             if averaged is not None:
                 averaged.update_parameters(net)
@@ -301,7 +224,8 @@ def train(
         )
         each = "  ".join(f"{n} {v:.3f}" for n, v in per_objective.items())
         each = f"  ({each})" if len(per_objective) > 1 else ""
-        log(f"epoch {epoch:3d}  loss {mean_loss:.4f}  val tau {tau:.4f}{each}  {elapsed:6.1f}s")
+        shown = f"  val tau {tau:.4f}{each}" if val_set else ""  # no rows held out: no tau
+        log(f"epoch {epoch:3d}  loss {mean_loss:.4f}{shown}  {elapsed:6.1f}s")
         if not val_set or np.isnan(result.best_tau) or tau >= result.best_tau:  # ties: later
             result.best_tau, result.best_epoch, stale = tau, epoch, 0
             best_state = {k: v.detach().clone() for k, v in judged.state_dict().items()}
@@ -320,6 +244,8 @@ def train(
             break
     if best_state is not None:
         net.load_state_dict(best_state)
+    for param in net.parameters():  # frozen for this run only
+        param.requires_grad_(True)
     net.eval()
     result.seconds = offset + time.perf_counter() - start
     return result
