@@ -7,7 +7,8 @@ finished in the store; the strategy is told the verified values. The surrogate i
 fine-tuned on all verified values whenever ``finetune_every`` new ones have arrived. The
 first ``initial`` verifications skip the surrogate (it has not seen these objectives yet).
 Because every step is in the store, ``run`` on a store left by a killed process restores
-the strategy, finishes the claims in flight and goes on; nothing verified is redone.
+the strategy, finishes the claims in flight and goes on; nothing verified is redone. Each
+round logs one line and stores its figures with the round (:mod:`searchlab.round_log`).
 
 Example:
     >>> from searchlab import load_space
@@ -29,17 +30,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from searchlab import resume, upkeep
+from searchlab import resume, round_log, upkeep
 from searchlab.acquisition import default_acquisition, make_acquisition
 from searchlab.candidate import Candidate
 from searchlab.claims import Heartbeat, round_key
 from searchlab.objectives import Objectives
+from searchlab.round_log import RoundLog
 from searchlab.space import Space
 from searchlab.store import CampaignStore
 from searchlab.strategies.base import Strategy
@@ -58,22 +60,6 @@ class CampaignSettings:
     acquisition: str | None = None  #: None: "ei" for one objective, "ehvi" for several
     seed: int = 0
     heartbeat: float = 10.0  #: seconds between heartbeats on claims being verified
-
-
-@dataclass
-class RoundLog:
-    """What one round did (printed, stored, and shown by the progress bar)."""
-
-    round: int
-    proposed: int
-    verified: int
-    failed: int
-    total_verified: int
-    model: str | None
-    tau: dict[str, float] = field(default_factory=dict)
-    coverage80: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    pruned: int = 0  #: stopped early by a multi-fidelity verifier (not counted as failed)
 
 
 @dataclass
@@ -123,6 +109,7 @@ class Campaign:
         """Verify until ``budget`` candidates are verified (or time runs out); resumable."""
         start = time.perf_counter()
         self._restore()
+        round_log.started(self, budget)
         logs: list[RoundLog] = []
         stopped = "budget"
         while True:
@@ -143,6 +130,7 @@ class Campaign:
             if log is None:
                 stopped = "exhausted"
                 break
+            round_log.finish(self, log, budget)  # one log line, and the figures stored
             logs.append(log)
             if progress is not None:
                 progress(log)
@@ -153,7 +141,7 @@ class Campaign:
 
     def _round(self, remaining: int) -> RoundLog | None:
         t0 = time.perf_counter()
-        self._maybe_finetune()
+        finetune_seconds = self._maybe_finetune()
         resume.sync_strategy(self)
         index = self.store.claims.next_round(len(self.store.rounds()))
         self.strategy.asks = index  # each round draws from its own generator, whoever runs it
@@ -192,8 +180,8 @@ class Campaign:
             total_verified=len(self.store.verified()),
             model=model,
             seconds=time.perf_counter() - t0,
+            finetune_seconds=finetune_seconds,
         )
-        log.tau, log.coverage80 = self.health()
         return log
 
     def _propose(
@@ -296,8 +284,8 @@ class Campaign:
     def _n_finished(self) -> int:
         return len(self.store.finished())
 
-    def _maybe_finetune(self) -> None:
-        upkeep.maybe_finetune(self)
+    def _maybe_finetune(self) -> float:
+        return upkeep.maybe_finetune(self)
 
     def _restore(self) -> None:
         """Bring a fresh strategy and surrogate to the stored state (once per object)."""
@@ -309,6 +297,10 @@ class Campaign:
     def health(self) -> tuple[dict[str, float], dict[str, float]]:
         """Tau and 80 % coverage of predictions vs values verified since the last fine-tune."""
         return upkeep.health(self)
+
+    def round_logs(self) -> list[dict[str, Any]]:
+        """What every stored round did (counts, best, hypervolume, health), in order."""
+        return round_log.stored_logs(self.store)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready description of the parts (stored with the campaign)."""

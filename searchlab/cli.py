@@ -30,6 +30,10 @@ commands:
               searchlab worker -m storage=URL campaign=NAME index=0,1,2,3
   resume    continue a campaign: searchlab resume RUN_DIR [budget=N]
   front     print and export a campaign's fronts: searchlab front RUN_DIR
+  export    every verified and predicted candidate as CSV (a file searchlab fit reads):
+              searchlab export RUN_DIR [out=FILE] [overwrite=true] [verified_only=true]
+
+searchlab COMMAND --help: a command's settings and how to quote lists and comparisons
 """
 
 
@@ -148,8 +152,8 @@ def cmd_evaluate(cfg: DictConfig) -> int:
 
 
 def cmd_spaces(cfg: DictConfig) -> int:
-    """List registered spaces with their size and bundled benchmark metrics."""
-    from searchlab.registry import available_spaces, load_space
+    """List registered spaces: genotypes, distinct networks and bundled benchmark metrics."""
+    from searchlab.registry import available_spaces, count_networks, load_space
     from searchlab.space import SpaceError
 
     for name, target in sorted(available_spaces().items()):
@@ -160,7 +164,14 @@ def cmd_spaces(cfg: DictConfig) -> int:
             continue
         size = getattr(space, "size", None)
         print(f"{name}  ({target})")
-        print(f"  input {tuple(space.input_shape)}, genotypes: {size if size else 'unbounded'}")
+        print(f"  input {tuple(space.input_shape)}")
+        print(f"  genotypes: {f'{size:,}' if size else 'unbounded'}")
+        try:  # several genotypes may render one network: count distinct keys where cheap
+            networks = count_networks(space)
+        except (SpaceError, NotImplementedError) as exc:
+            networks = str(exc) or type(exc).__name__
+        shown = f"{networks:,}" if isinstance(networks, int) else f"not counted ({networks})"
+        print(f"  distinct networks (keys): {shown}")
         table = space.benchmark()
         if table is None:
             print("  benchmark: none")
@@ -179,6 +190,8 @@ def cmd_sample(cfg: DictConfig) -> int:
 
     if cfg.n < 1:
         raise UsageError(f"n must be at least 1, got {cfg.n}")
+    if cfg.out and Path(cfg.out).exists() and not Path(cfg.out).is_dir():
+        raise UsageError(f"out={cfg.out} is not a folder (a file is there); name a folder")
     space = _load_space(cfg)
     rng = np.random.default_rng(cfg.seed)
     cands = [space.sample(rng) for _ in range(cfg.n)]
@@ -233,26 +246,44 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``searchlab`` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help", "help"):
+    if not args or args[0] in ("-h", "--help") or args == ["help"]:
         print(USAGE, end="")
         return 0
-    command, overrides = args[0], args[1:]
     from searchlab.campaign_cli import RAW_COMMANDS  # campaign commands: hydra.main, multirun
 
-    if command in RAW_COMMANDS:
-        try:
-            return RAW_COMMANDS[command](overrides)
-        except _user_errors() as exc:
-            print(f"searchlab {command}: error: {_one_line(exc)}", file=sys.stderr)
-            return 2
-    if command not in COMMANDS:
+    helping = args[0] == "help" or bool({"-h", "--help"} & set(args[1:]))
+    command, overrides = args[1] if args[0] == "help" else args[0], args[1:]
+    if command not in RAW_COMMANDS and command not in COMMANDS:
         print(f"searchlab: unknown command {command!r}\n{USAGE}", file=sys.stderr, end="")
         return 2
+    if helping:
+        from searchlab.cli_help import command_help
+
+        print(command_help(command, USAGE), end="")
+        return 0
     try:
+        if command in RAW_COMMANDS:
+            return RAW_COMMANDS[command](overrides)
         return COMMANDS[command](compose(command, overrides))
     except _user_errors() as exc:
-        print(f"searchlab {command}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"searchlab {command}: error: {_error_line(exc, command)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line (what is kept), the shell's 128+SIGINT
+        print(str(exc) or f"searchlab {command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _error_line(exc: BaseException, command: str) -> str:
+    """One line for a user error; an unparsable override also says how to quote."""
+    from hydra.errors import OverrideParseException
+
+    if isinstance(exc, OverrideParseException) and getattr(exc, "override", None):
+        return (
+            f"cannot read {exc.override!r}: a value holding < > = or spaces needs hydra quotes "
+            "inside the shell's, e.g. 'objectives.constraints=[\"lat_ms_hwnb_pixel3<=5\"]' "
+            f"(searchlab {command} --help)"
+        )
+    return _one_line(exc)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -264,5 +295,7 @@ def _one_line(exc: BaseException) -> str:
     return message
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m: the imported module's main, so exception classes match
+    from searchlab.cli import main as imported_main
+
+    sys.exit(imported_main())

@@ -6,6 +6,7 @@ with OmegaConf's message naming the key, before any work starts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -205,3 +206,61 @@ def register() -> None:
     store.store(name="run_schema", node=RunConfig)
     store.store(name="worker_schema", node=WorkerConfig)
     store.store(group="space", name="schema", node=SpaceConfig)
+
+
+class ConfigError(ValueError):
+    """A setting with a value the command cannot use (the message names the setting)."""
+
+
+#: settings of a run that must be at least 1 (0 would verify or sample nothing)
+_POSITIVE = ("budget", "rounds.pool", "rounds.batch", "rounds.k")
+_NOT_NEGATIVE = ("rounds.initial", "rounds.finetune_every")
+_ABOVE_ZERO = ("max_minutes", "heartbeat", "grace")  # seconds or minutes; None: no limit
+
+
+def _get(cfg: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = cfg
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def check_run_values(cfg: Mapping[str, Any], devices: bool = True) -> None:
+    """Refuse run settings out of range, naming the setting, before anything is written.
+
+    ``devices=False`` skips the surrogate's device (a run folder read without its model).
+    """
+    for key in _POSITIVE:
+        value = _get(cfg, key)
+        if value is not None and value < 1:
+            raise ConfigError(f"{key} must be at least 1, got {value}")
+    for key in _NOT_NEGATIVE:
+        value = _get(cfg, key)
+        if value is not None and value < 0:
+            raise ConfigError(f"{key} must be at least 0, got {value}")
+    for key in _ABOVE_ZERO:
+        value = _get(cfg, key)
+        if value is not None and not value > 0:
+            raise ConfigError(f"{key} must be above 0, got {value}")
+    if devices and (_get(cfg, "surrogate.name") or "none") != "none":
+        check_device(str(_get(cfg, "surrogate.device") or "auto"), "surrogate.device")
+
+
+def check_device(device: str, key: str) -> None:
+    """Refuse a torch device this machine does not have (``auto`` always works)."""
+    if device == "auto":
+        return
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise ConfigError(f"{key}={device}: not a torch device ({exc})") from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(f"{key}={device}: CUDA is not available here; use auto or cpu")
+        if parsed.index is not None and parsed.index >= count:
+            raise ConfigError(f"{key}={device}: this machine has {count} CUDA device(s)")
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"{key}={device}: MPS is not available here; use auto or cpu")

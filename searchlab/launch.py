@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from searchlab.campaign import Campaign, CampaignSettings, RoundLog
 from searchlab.objectives import Objectives
@@ -30,16 +30,31 @@ def campaign_name(cfg: Mapping[str, Any]) -> str:
     return str(cfg["name"])
 
 
-def build(cfg: Mapping[str, Any], run_dir: Path, load_surrogate: bool = True) -> Campaign:
-    """Space, strategy, surrogate, verifier, objectives and store from a plain config dict.
+class Parts(NamedTuple):
+    """A campaign's parts, built and checked against each other; no store yet."""
 
-    ``load_surrogate=False`` skips loading the model (reading a finished campaign's results).
+    space: Any
+    objectives: Objectives
+    strategy: Any
+    verifier: Any
+    surrogate: Any
+    settings: CampaignSettings
+
+
+def parts(cfg: Mapping[str, Any], load_surrogate: bool = True) -> Parts:
+    """Space, objectives, strategy, verifier, surrogate and settings; refuses a misfit.
+
+    Everything that can refuse a config happens here, before a store exists, so a refused
+    run leaves no campaign behind to be refused as "started with another config" later.
     """
+    from searchlab.acquisition import default_acquisition, make_acquisition
+    from searchlab.config import check_run_values
     from searchlab.registry import load_space
     from searchlab.strategies import make_strategy
     from searchlab.surrogate import RlmSurrogate
     from searchlab.verifiers import make_verifier
 
+    check_run_values(cfg, devices=load_surrogate)
     space = load_space(cfg["space"]["name"], **dict(cfg["space"].get("args") or {}))
     o = cfg["objectives"]
     objectives = Objectives.parse(o["names"], o.get("constraints") or [], o.get("reference"))
@@ -56,20 +71,36 @@ def build(cfg: Mapping[str, Any], run_dir: Path, load_surrogate: bool = True) ->
         memory_limit_gb=ver.get("memory_limit_gb"),
         **dict(ver.get("options") or {}),
     )
+    verifier.check(objectives.expensive)
+    heartbeat = float(cfg.get("heartbeat") or 10.0)
+    settings = CampaignSettings(**dict(cfg["rounds"]), seed=seed, heartbeat=heartbeat)
+    make_acquisition(settings.acquisition or default_acquisition(objectives))
     sur = dict(cfg["surrogate"])
     surrogate = None
     if sur.pop("name") != "none" and load_surrogate:
         surrogate = RlmSurrogate(**sur, seed=seed)
+        surrogate.check(objectives.expensive)
+    return Parts(space, objectives, strategy, verifier, surrogate, settings)
+
+
+def build(cfg: Mapping[str, Any], run_dir: Path, load_surrogate: bool = True) -> Campaign:
+    """Space, strategy, surrogate, verifier, objectives and store from a plain config dict.
+
+    ``load_surrogate=False`` skips loading the model (reading a finished campaign's results).
+    """
+    from searchlab.run_folder import storage_url
+
+    p = parts(cfg, load_surrogate)
     run_dir.mkdir(parents=True, exist_ok=True)
-    url = cfg.get("storage") or f"sqlite:///{run_dir.resolve() / 'campaign.db'}"
     identity = {k: cfg.get(k) for k in IDENTITY}
     owner, grace = str(cfg.get("owner") or "main"), float(cfg.get("grace") or 60.0)
     store = CampaignStore.open(
-        url, campaign_name(cfg), identity, objectives, compare=IDENTITY, owner=owner, grace=grace
+        storage_url(cfg, run_dir), campaign_name(cfg), identity, p.objectives,
+        compare=IDENTITY, owner=owner, grace=grace,
+    )  # fmt: skip
+    return Campaign(
+        p.space, p.strategy, p.surrogate, p.verifier, p.objectives, store, p.settings, run_dir
     )
-    heartbeat = float(cfg.get("heartbeat") or 10.0)
-    settings = CampaignSettings(**dict(cfg["rounds"]), seed=seed, heartbeat=heartbeat)
-    return Campaign(space, strategy, surrogate, verifier, objectives, store, settings, run_dir)
 
 
 def yaml_text(cfg: Mapping[str, Any]) -> str:
@@ -190,6 +221,7 @@ def run_campaign(
         seconds=round(time.perf_counter() - start, 1),
         surrogate=None if campaign.surrogate is None else campaign.surrogate.name,
         integrity=campaign.store.integrity(),
+        rounds=campaign.round_logs(),
     )
     if cfg.get("report", True):
         paths = write_results(
@@ -224,7 +256,7 @@ class _progress:
     def update(self, log: RoundLog) -> None:
         """Advance the bar after a round."""
         best = _best_text(self.campaign)
-        tau = " ".join(f"tau[{k.split('_')[-1]}] {v:.2f}" for k, v in log.tau.items())
+        tau = log.health_brief()
         info = f"round {log.round}  {best}  {tau}"
         self.bar.update(self.task, completed=len(self.campaign.store.finished()), info=info)
 

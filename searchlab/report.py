@@ -153,6 +153,22 @@ def hypervolume_curve(
     return rows
 
 
+def standing(
+    verified: Sequence[Mapping[str, float]], objectives: Objectives
+) -> tuple[dict[str, float | None], float]:
+    """Best feasible value per objective and the hypervolume, as :func:`summary` gives them."""
+    points = [{"verified": v, "verified_order": i} for i, v in enumerate(verified)]
+    feasible = [v for _, v, viol in _items(points, objectives, "verified") if viol == 0]
+    best = {
+        o.name: min((v[o.name] for v in feasible), key=lambda x, s=o.sign: x * s, default=None)
+        for o in objectives
+    }
+    F = objectives.to_min(feasible).reshape(-1, len(objectives.names))
+    ref, _ = _reference(F, objectives, None)
+    hv = hypervolume(F[front_mask(F)], ref) if len(F) and ref is not None else 0.0
+    return best, float(hv)
+
+
 def summary(records: Sequence[Record], objectives: Objectives) -> dict[str, Any]:
     """Counts, best verified feasible value per objective, final hypervolume and front size."""
     feasible = [(r, v) for r, v, viol in _items(records, objectives, "verified") if viol == 0]

@@ -12,7 +12,9 @@ in optuna-dashboard as a normal multi-objective study. What lives where:
   (:mod:`searchlab.claims`) makes claims atomic across workers.
 - **study system attrs** hold the campaign config (``searchlab:config``) and, per round,
   every candidate the surrogate scored (key, genotype, predictions), the strategy's ask
-  count and the checkpoint used (``searchlab:round:NNNNN``), so a killed run resumes.
+  count and the checkpoint used (``searchlab:round:NNNNN``), so a killed run resumes;
+  once a round is verified, what it did (``searchlab:round-log:NNNNN``, see
+  :mod:`searchlab.round_log`).
 
 Example:
     >>> from searchlab import load_space
@@ -41,7 +43,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from searchlab.candidate import Candidate, text_key
+from searchlab import store_checks
+from searchlab.candidate import Candidate
 from searchlab.claims import Claims
 from searchlab.evaluation import Evaluation
 from searchlab.objectives import Objectives
@@ -49,6 +52,7 @@ from searchlab.trial_record import TrialRecord, record_from_trial
 
 CONFIG_ATTR = "searchlab:config"
 ROUND_PREFIX = "searchlab:round:"
+LOG_PREFIX = "searchlab:round-log:"  # apart from the round: written once it is verified
 FORMAT = 1
 
 
@@ -89,6 +93,8 @@ class CampaignStore:
         ``grace`` is how long a silent owner keeps its claims.
         """
         _quiet()
+        # what stored_config adds (format, budget) is the store's own, not the identity
+        config = {k: v for k, v in config.items() if k != "format" and "searchlab:" not in k}
         try:
             storage = optuna.storages.get_storage(url)
         except Exception as exc:  # noqa: BLE001  (any driver error: report the URL)
@@ -284,11 +290,18 @@ class CampaignStore:
         """Record a round's scored candidates, ask count and checkpoint before verifying."""
         self._set_system(f"{ROUND_PREFIX}{index:05d}", dict(payload))
 
+    def save_round_log(self, index: int, log: Mapping[str, Any]) -> None:
+        """Record what a round did once it is verified (``log`` in :meth:`rounds`)."""
+        self._set_system(f"{LOG_PREFIX}{index:05d}", dict(log))
+
     def rounds(self) -> list[dict[str, Any]]:
-        """Saved rounds in order."""
+        """Saved rounds in order, each with its ``log`` once the round is done (else None)."""
         attrs = self._system()
-        keys = sorted(k for k in attrs if k.startswith(ROUND_PREFIX))
-        return [{"index": int(k[len(ROUND_PREFIX) :]), **attrs[k]} for k in keys]
+        ids = sorted(k[len(ROUND_PREFIX) :] for k in attrs if k.startswith(ROUND_PREFIX))
+        return [
+            {"index": int(i), **attrs[ROUND_PREFIX + i], "log": attrs.get(LOG_PREFIX + i)}
+            for i in ids
+        ]
 
     def set_state(self, name: str, value: Any) -> None:
         """Store a small JSON value under ``searchlab:NAME`` (e.g. the latest checkpoint)."""
@@ -301,22 +314,7 @@ class CampaignStore:
     # ----- checks ------------------------------------------------------------------------------
     def integrity(self) -> list[str]:
         """Problems found in the stored campaign (empty when sound)."""
-        problems, seen = [], {}
-        for t in self.trials():
-            if text_key(t.text) != t.key:
-                problems.append(f"trial {t.number}: key {t.key} does not match its text")
-            if t.state == "COMPLETE":
-                if t.key in seen:
-                    problems.append(f"trial {t.number}: {t.key} already verified in {seen[t.key]}")
-                seen[t.key] = t.number
-                if set(t.values) != set(self.objectives.names):
-                    problems.append(f"trial {t.number}: values {t.values} miss objectives")
-                if t.source is None:
-                    problems.append(f"trial {t.number}: verified values without a source")
-        indices = [r["index"] for r in self.rounds()]
-        if indices != list(range(len(indices))):
-            problems.append(f"round records are not contiguous: {indices}")
-        return problems
+        return store_checks.integrity(self)
 
     # ----- internals ---------------------------------------------------------------------------
     def _system(self) -> dict[str, Any]:

@@ -17,9 +17,9 @@ import csv
 import io
 import lzma
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -33,11 +33,93 @@ class BenchmarkMissError(LookupError):
     """The benchmark holds no row for a candidate, or no such column."""
 
 
+def _open_bytes(path: Path) -> BinaryIO:
+    return lzma.open(path, "rb") if path.suffix == ".xz" else open(path, "rb")
+
+
 def open_text(path: Path) -> io.TextIOBase:
-    """Open a text file for reading, decompressing ``.xz`` transparently."""
-    if path.suffix == ".xz":
-        return io.TextIOWrapper(lzma.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+    """Open a UTF-8 text file for reading (``.xz`` decompressed, a byte-order mark dropped)."""
+    # utf-8-sig: spreadsheet programs start their CSV exports with a byte-order mark, which
+    # plain utf-8 would glue onto the first column's name
+    return io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig", newline="")
+
+
+class CsvError(ValueError):
+    """A CSV file that is not UTF-8 text or not CSV; the message names the file and line."""
+
+
+class CsvRecords:
+    """A CSV file's header and records, each with the line it starts on.
+
+    Quoted fields may span lines; undecodable bytes and malformed CSV raise :class:`CsvError`.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = path.write_text('a,b\\n1,"x\\ny"\\n\\n2,z\\n')
+    >>> with CsvRecords(path) as records:
+    ...     print(records.header, [(line, r["a"]) for line, r in records])
+    ['a', 'b'] [(2, '1'), (5, '2')]
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.header: list[str] = []
+
+    def __enter__(self) -> CsvRecords:
+        self._fh = open_text(self.path)
+        self._reader = csv.reader(self._fh)
+        try:
+            self.header = self._guard(lambda: next(self._reader, []), 1)
+        except BaseException:
+            self._fh.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.close()
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str | None]]]:
+        width = len(self.header)
+        while True:
+            start = self._reader.line_num + 1
+            fields = self._guard(lambda: next(self._reader, None), start)
+            if fields is None:
+                return
+            if fields:  # blank lines are skipped, as csv.DictReader does
+                # a short row's missing fields are None, as in csv.DictReader
+                yield start, dict(zip(self.header, fields + [None] * (width - len(fields))))
+
+    def _guard(self, read: Callable[[], Any], start: int) -> Any:
+        """Run one read, turning decoding and CSV errors into one line naming file and line."""
+        try:
+            return read()
+        except UnicodeDecodeError:
+            raise CsvError(self._not_utf8()) from None
+        except csv.Error as exc:
+            if "field limit" in str(exc):
+                # The limit stays: candidate texts are a few KB and the model reads at most
+                # max_input tokens of one, so a field this long is almost always an unclosed
+                # quote that swallowed the lines after it.
+                raise CsvError(
+                    f"{self.path}, line {start}: a field longer than {csv.field_size_limit()} "
+                    "characters starts on this line (an unclosed quote?)"
+                ) from None
+            raise CsvError(f"{self.path}, line {start}: not valid CSV: {exc}") from None
+
+    def _not_utf8(self) -> str:
+        """Where the first byte that is not UTF-8 lies: the decoder only knows its chunk."""
+        with _open_bytes(self.path) as fh:
+            data = fh.read()
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+            return (
+                f"{self.path}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+                f"column {column}); save the file as UTF-8"
+            )
+        return f"{self.path}: not UTF-8 text; save the file as UTF-8"
 
 
 class TabularBenchmark:
@@ -78,9 +160,8 @@ class TabularBenchmark:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"benchmark file {path} does not exist")
-        with open_text(path) as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
+        with CsvRecords(path) as records:
+            header = records.header
             if genotype_column not in header:
                 raise ValueError(f"{path}: no column {genotype_column!r} (columns: {header})")
             if columns is None:
@@ -89,7 +170,7 @@ class TabularBenchmark:
             if missing:
                 raise ValueError(f"{path}: missing column(s) {missing}")
             genotypes, rows = [], []
-            for line, rec in enumerate(reader, start=2):
+            for line, rec in records:
                 try:
                     genotypes.append(space.genotype_from_str(rec[genotype_column]))
                 except ValueError as exc:

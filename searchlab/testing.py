@@ -21,12 +21,13 @@ import os
 import subprocess
 import sys
 
+import cloudpickle
 import numpy as np
 import torch
 
 from searchlab.candidate import Candidate, text_key
 from searchlab.graph_cost import data_inputs, weight_inputs, with_weights
-from searchlab.onnx_text import check_text, parse_text, to_text
+from searchlab.onnx_text import check_text, parse_text, strip_weights, to_text
 from searchlab.space import Space
 
 TOLERANCE = 1e-4
@@ -74,25 +75,30 @@ def check_keys(space: Space, n: int = 5) -> None:
         assert again.text == c.text, f"{space.name!r}: same genotype gave different text"
         assert space.from_str(space.genotype_to_str(c.genotype)) == c
         assert Candidate.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    # A fresh interpreter (its own hash seed, its own import order) rebuilds the space and
+    # renders the genotypes again. cloudpickle sends the class by reference when it is
+    # importable and by value when it is not (a script's or notebook's __main__, a function).
     cls = type(space)
+    genotypes = [json.loads(c.genotype_json()) for c in cands]
+    try:
+        payload = cloudpickle.dumps((cls, genotypes))
+    except Exception as exc:
+        raise AssertionError(
+            f"{space.name!r}: cannot send class {cls.__qualname__} to a fresh process for the "
+            f"key check ({type(exc).__name__}: {exc}); define it in an importable module"
+        ) from exc
     code = (
-        "import json,sys\n"
-        f"from {cls.__module__} import {cls.__qualname__} as S\n"
+        "import json,pickle,sys\n"
+        "S,genotypes=pickle.loads(sys.stdin.buffer.read())\n"
         "s=S()\n"
-        "print(json.dumps([s.candidate(g).key for g in json.loads(sys.stdin.read())]))"
+        "print(json.dumps([s.candidate(g).key for g in genotypes]))"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    genotypes = json.dumps([json.loads(c.genotype_json()) for c in cands])
     proc = subprocess.run(
-        [sys.executable, "-c", code],
-        input=genotypes,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+        [sys.executable, "-c", code], input=payload, capture_output=True, env=env, timeout=300
     )
     assert proc.returncode == 0, (
-        f"{space.name!r}: key check in a fresh process failed:\n{proc.stderr}"
+        f"{space.name!r}: key check in a fresh process failed:\n{proc.stderr.decode()}"
     )
     # the child builds the space with default arguments: compare only when those reproduce it
     if cls().candidate(cands[0].genotype).key == cands[0].key:
@@ -118,12 +124,20 @@ def check_onnx_matches_torch(space: Space, n: int = 3, batch: int = 2) -> None:
         module = space.to_torch(c)
         randomize_norm_layers(module)
         module.eval()
+        # compare the names the author wrote (the core renames them to canonical ones)
+        authored = strip_weights(space._call("to_onnx", space._onnx, c.genotype))[0]
+        given = space._call("export_weights", space._export_weights, c.genotype, module)
+        wanted = set(weight_inputs(authored))
+        assert set(given) == wanted, (
+            f"{space.name!r}: export_weights names differ from the graph's weight inputs: "
+            f"missing {sorted(wanted - set(given))[:5]}, extra {sorted(set(given) - wanted)[:5]}"
+        )
         model = space.to_onnx(c)
         weights = space.export_weights(c, module)
         expected = set(weight_inputs(model))
         assert set(weights) == expected, (
-            f"{space.name!r}: export_weights names differ from the graph's weight inputs: "
-            f"missing {sorted(expected - set(weights))[:5]}, "
+            f"{space.name!r}: weights renamed to the canonical text's names differ from its "
+            f"inputs: missing {sorted(expected - set(weights))[:5]}, "
             f"extra {sorted(set(weights) - expected)[:5]}"
         )
         assert sum(int(np.prod(w.shape)) for w in weights.values()) == space.params(c)

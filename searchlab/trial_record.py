@@ -2,7 +2,8 @@
 
 A trial's user attrs hold the candidate (key, space, genotype, ONNX text), the round that
 chose it, the prediction made before verification and, once finished, the verified values'
-source; its values are the verified objectives in the campaign's order.
+source (and each value's own, ``sources``); its values are the verified objectives in the
+campaign's order.
 
 Example:
     >>> from searchlab.trial_record import TrialRecord
@@ -44,6 +45,8 @@ class TrialRecord:
     model: str | None = None
     seconds: float = 0.0
     owner: str | None = None
+    genotype_str: str | None = None  #: the space's native genotype string (what fit reads)
+    sources: dict[str, str] | None = None  #: per verified value, where it came from
 
     def candidate(self) -> Candidate:
         """The stored candidate (its key is checked against its text)."""
@@ -75,4 +78,6 @@ def record_from_trial(t: optuna.trial.FrozenTrial, names: Sequence[str]) -> Tria
         model=a.get("model"),
         seconds=float(a.get("seconds", 0.0)),
         owner=a.get("owner"),
+        genotype_str=a.get("genotype_str"),
+        sources=a.get("sources"),
     )

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,13 @@ def state_key(c: Any, name: str) -> str:
     return name if owner == "main" else f"{name}@{owner}"
 
 
-def maybe_finetune(c: Any) -> None:
-    """Fine-tune campaign ``c``'s surrogate when ``finetune_every`` new values are verified."""
+def maybe_finetune(c: Any) -> float:
+    """Fine-tune campaign ``c``'s surrogate when ``finetune_every`` new values are verified.
+
+    Returns the seconds it took (0 when not due), for the round's log.
+    """
     if c.surrogate is None:
-        return
+        return 0.0
     verified = c.store.verified()
     last = c.store.state(state_key(c, "finetuned_on"), 0)
     due = len(verified) >= c.settings.initial and (
@@ -41,7 +45,8 @@ def maybe_finetune(c: Any) -> None:
     )
     due, c._force_finetune = due or c._force_finetune, False
     if not due:
-        return
+        return 0.0
+    start = time.perf_counter()
     cands = [r.candidate() for r in verified]
     c.surrogate.update(
         cands,
@@ -57,6 +62,13 @@ def maybe_finetune(c: Any) -> None:
         if previous and Path(previous) != folder:  # only the latest is needed to resume
             shutil.rmtree(previous, ignore_errors=True)
     c.store.set_state(state_key(c, "finetuned_on"), len(verified))
+    return time.perf_counter() - start
+
+
+def predicted_since_finetune(c: Any) -> list[Any]:
+    """Verified records, since the last fine-tune, whose values the model predicted before."""
+    since = c.store.state(state_key(c, "finetuned_on"), 0)
+    return [r for r in c.store.verified()[since:] if r.predicted]
 
 
 def health(c: Any) -> tuple[dict[str, float], dict[str, float]]:
@@ -64,8 +76,7 @@ def health(c: Any) -> tuple[dict[str, float], dict[str, float]]:
 
     These are values the current model predicted before it saw them: an honest check.
     """
-    since = c.store.state(state_key(c, "finetuned_on"), 0)
-    rows = [r for r in c.store.verified()[since:] if r.predicted]
+    rows = predicted_since_finetune(c)
     tau, cover = {}, {}
     for name in c.objectives.expensive:
         pred = np.array([r.predicted[name] for r in rows])

@@ -60,3 +60,27 @@ class BrokenMutateSpace(MlpSpace):
 
     def _mutate(self, genotype, rng):
         raise RuntimeError("plugin bug in mutate")
+
+
+class MisnamedWeightsSpace(MlpSpace):
+    """A plugin whose exported weights name the first layer's matrix differently from its graph."""
+
+    name = "misnamed_weights"
+
+    def _export_weights(self, genotype, module):
+        out = super()._export_weights(genotype, module)
+        out["weight0"] = out.pop("w0")
+        return out
+
+
+class AliasedMlpSpace(MlpSpace):
+    """Width 16 has two spellings, so its 64 genotypes render only 27 distinct networks."""
+
+    name = "aliased_mlp"
+    choices = (WIDTHS + ("sixteen",),) * 3
+
+    def _onnx(self, genotype):
+        return super()._onnx(["16" if g == "sixteen" else g for g in genotype])
+
+    def _torch(self, genotype):
+        return super()._torch(["16" if g == "sixteen" else g for g in genotype])

@@ -196,9 +196,151 @@ CASES = {
         ["acc_nosuch_test"],
     ),
     # --- install and space cases ---
+    "unknown setting for searchlab spaces": (
+        lambda r: cli("spaces", "nosuch=1"),
+        ["searchlab spaces", "nosuch"],
+    ),
+    "space plugin exporting a weight its graph does not name": (
+        lambda r: api(
+            lambda: __import__("searchlab.testing").testing.check_space(
+                load_space("plugin_space:MisnamedWeightsSpace")
+            )
+        ),
+        ["misnamed_weights", "missing ['w0']", "extra ['weight0']"],
+    ),
     # --- run folder, resume and command-line cases ---
+    "resume with a value of the wrong type": (
+        lambda r: cli("resume", str(r / "run"), "budget=abc"),
+        ["budget", "abc"],
+    ),
+    "resume with an unknown setting": (
+        lambda r: cli("resume", str(r / "run"), "nosuch=1"),
+        ["nosuch"],
+    ),
+    "resume with an argument that is not key=value": (
+        lambda r: cli("resume", str(r / "run"), "budget"),
+        ["budget", "key=value"],
+    ),
+    "run with a budget of 0": (
+        lambda r: cli("run", "budget=0", *FAST, f"run_dir={r / 'run'}"),
+        ["budget", "at least 1"],
+    ),
+    "run with rounds.batch=0": (
+        lambda r: cli("run", *FAST, "rounds.batch=0", f"run_dir={r / 'run'}"),
+        ["rounds.batch", "at least 1"],
+    ),
+    "run with rounds.k=0": (
+        lambda r: cli("run", "rounds.k=0", *FAST, f"run_dir={r / 'run'}"),
+        ["rounds.k", "at least 1"],
+    ),
+    "run_dir that is a file": (
+        lambda r: cli("run", *FAST, f"run_dir={r / 'ok.csv'}"),
+        ["run_dir", "ok.csv", "not a folder"],
+    ),
+    "sample out= that is a file": (
+        lambda r: cli("sample", "n=2", f"out={r / 'ok.csv'}"),
+        ["out=", "ok.csv", "not a folder"],
+    ),
+    "front with extra arguments": (
+        lambda r: cli("front", str(r / "run"), "foo=1", "bar"),
+        ["foo=1", "bar"],
+    ),
+    "resume of a folder without a database": (
+        lambda r: cli("resume", str(r / "run"), f"storage=sqlite:///{r / 'none.db'}"),
+        ["no database", "none.db"],
+    ),
+    "unquoted comparison in a list": (
+        lambda r: cli("run", "objectives.constraints=[lat_ms_hwnb_pixel3<=5]", *FAST),
+        ["objectives.constraints", "quote"],
+    ),
     # --- data, checkpoint and fit cases ---
+    "CSV with bytes that are not UTF-8": (
+        lambda r: [
+            (r.parent / "latin1.csv").write_bytes((r / "ok.csv").read_bytes() + b"caf\xe9,1\n"),
+            fit(r, "../latin1.csv"),
+        ][-1],
+        ["latin1.csv", "line 42", "not UTF-8"],
+    ),
+    "CSV field over the size limit": (
+        lambda r: [
+            (r.parent / "long.csv").write_text((r / "ok.csv").read_text() + '"' + "x" * 200_000),
+            fit(r, "../long.csv"),
+        ][-1],
+        ["long.csv", "line 42", "a field longer than"],
+    ),
+    "CSV giving a candidate again with other values": (
+        lambda r: [
+            (r.parent / "conflict.csv").write_text(
+                (r / "ok.csv").read_text() + (r / "ok.csv").read_text().splitlines()[1] + "9\n"
+            ),
+            fit(r, "../conflict.csv"),
+        ][-1],
+        ["conflict.csv", "line 42", "of line 2 again, with other values"],
+    ),
+    "evaluate with k=0": (
+        lambda r: cli("evaluate", f"data={r / 'ok.csv'}", "targets=[lat_ms_x]", "k=0"),
+        ["k must be at least 1, got 0"],
+    ),
+    "checkpoint whose number format was edited": (
+        lambda r: [
+            shutil.copytree(
+                Path(__file__).parents[1] / "searchlab" / "checkpoints" / "default",
+                r.parent / "numbers",
+                dirs_exist_ok=True,
+            ),
+            (r.parent / "numbers" / "config.json").write_text(
+                (r.parent / "numbers" / "config.json")
+                .read_text()
+                .replace('"digits": 4', '"digits": 3')
+            ),
+            evaluate(r, "../numbers"),
+        ][-1],
+        ["numbers/config.json", "number format", "does not match the fingerprint"],
+    ),
+    "checkpoint with another model's tokenizer": (
+        lambda r: [
+            shutil.copytree(
+                Path(__file__).parents[1] / "searchlab" / "checkpoints" / "default",
+                r.parent / "swapped",
+                dirs_exist_ok=True,
+            ),
+            (r.parent / "swapped" / "tokenizer.json").write_text(
+                (r.parent / "swapped" / "tokenizer.json")
+                .read_text()
+                .replace('"e1":300,"32":301', '"e1":301,"32":300')
+            ),
+            evaluate(r, "../swapped"),
+        ][-1],
+        ["swapped/tokenizer.json", "does not match the fingerprint"],
+    ),
+    "fit out= an existing file": (
+        lambda r: cli(
+            "fit",
+            f"data={r / 'ok.csv'}",
+            "targets=[lat_ms_x]",
+            "space=nb201",
+            f"out={r / 'nan.csv'}",
+            "train.epochs=1",
+        ),
+        ["out=", "nan.csv is a file"],
+    ),
     # --- campaign log and export cases ---
+    "export over an existing file": (
+        lambda r: cli("export", str(r / "run"), f"out={r / 'ok.csv'}"),
+        ["ok.csv", "exists", "overwrite=true"],
+    ),
+    "export of a folder that is no run folder": (
+        lambda r: cli("export", str(r / "corrupt")),
+        ["corrupt", "no config.yaml"],
+    ),
+    "export with a value that is not a boolean": (
+        lambda r: cli("export", str(r / "run"), "overwrite=maybe"),
+        ["overwrite", "'maybe'", "not true or false"],
+    ),
+    "export with an unknown argument": (
+        lambda r: cli("export", str(r / "run"), "format=xlsx"),
+        ["format=xlsx", "out=", "verified_only="],
+    ),
 }
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import re
+import time
 from collections import Counter
 from dataclasses import replace
 
@@ -10,6 +14,7 @@ import pytest
 
 from searchlab import load_space
 from searchlab.campaign import Campaign, CampaignSettings
+from searchlab.cli import main
 from searchlab.evaluation import Evaluation
 from searchlab.launch import records
 from searchlab.objectives import Objectives
@@ -63,6 +68,31 @@ class PrunesSome(FailsSome):
             stopped = Evaluation.failure(candidate.key, "measured", "stopped early at 1 epochs")
             return replace(stopped, pruned=True)
         return super().evaluate(candidate, objectives)
+
+
+class OracleSurrogate:
+    """Stands for the RLM, fast: the benchmark's own values with seeded relative noise."""
+
+    name = "oracle"
+
+    def __init__(self, space, noise: float = 0.02) -> None:
+        self.space, self.noise, self.updates = space, noise, 0
+
+    def check(self, objectives):
+        pass
+
+    def predict(self, cands, objectives, k, seed):
+        table = self.space.benchmark()
+        truth = np.array([[table.lookup(c, objectives)[o] for o in objectives] for c in cands])
+        noise = np.random.default_rng(seed).standard_normal((len(cands), k, len(objectives)))
+        return truth.reshape(len(cands), 1, -1) * (1 + self.noise * noise)
+
+    def update(self, cands, values, objectives, source):
+        time.sleep(0.05)  # fine-tuning takes time, and the round log reports it
+        self.updates += 1
+
+    def settings(self):
+        return {"name": self.name}
 
 
 def campaign(space, url, strategy="rea", verifier=None, batch=5, seed=0, owner="main", grace=60):
@@ -221,3 +251,106 @@ def test_rlm_surrogate_round_records_predictions_and_health(space, tmp_path):
     again = RlmSurrogate("default", device="cpu")
     again.load(tmp_path / "run" / "surrogate" / "finetuned-00010")
     assert again.bounds == surrogate.bounds
+
+
+def test_a_stored_config_reopens_its_own_campaign(space, tmp_path):
+    url = f"sqlite:///{tmp_path}/own.db"
+    c = campaign(space, url)
+    c.run(budget=10)
+    c.store.set_state("budget", 10)  # what `searchlab run` stores for joining workers
+    stored = CampaignStore.stored_config(url, "c")
+    again = CampaignStore.open(url, "c", stored, c.objectives)
+    assert keys(campaign(space, url)) == [r.key for r in again.verified()]
+    assert again.config == c.store.config and again.integrity() == []
+    other = {**stored, "seed": 1}  # the identity is still compared
+    with pytest.raises(StoreError, match="another config.*seed"):
+        CampaignStore.open(url, "c", other, c.objectives)
+
+
+def oracle_campaign(space, tmp_path, objectives=OBJS):
+    objs = Objectives.parse(objectives, reference={n: REF[n] for n in objectives})
+    store = CampaignStore.open(f"sqlite:///{tmp_path}/o.db", "o", {}, objs)
+    settings = CampaignSettings(pool=30, batch=5, k=4, initial=5, finetune_every=5)
+    strategy = make_strategy("random", space, objs, seed=0)
+    verifier = TabularVerifier(space)
+    return Campaign(space, strategy, OracleSurrogate(space), verifier, objs, store, settings)
+
+
+ROUND_LINE = re.compile(
+    r"round (\d+): (\d+)/15 verified; best acc_cifar10_test [\d.]+, lat_ms_hwnb_pixel3 [\d.]+; "
+    r"hypervolume [\d.]+; (.*); fine-tuning ([\d.]+) s, round [\d.]+ s$"
+)
+
+
+def test_each_round_logs_one_line_and_stores_the_same_figures(space, tmp_path, caplog):
+    c = oracle_campaign(space, tmp_path)
+    with caplog.at_level(logging.INFO, logger="searchlab"):
+        result = c.run(budget=15)
+    lines = [r.getMessage() for r in caplog.records if r.name == "searchlab.campaign"]
+    assert lines[0].startswith("campaign o starting: space nb201, strategy random, surrogate ")
+    assert "budget 15, 0 evaluated" in lines[0] and f"{tmp_path}/o.db" in lines[0]
+    matches = [ROUND_LINE.match(line) for line in lines[1:]]
+    assert all(matches) and len(matches) == len(result.rounds) == 3, lines
+    assert [(int(m[1]), int(m[2])) for m in matches] == [(0, 5), (1, 10), (2, 15)]
+    # round 0 picks without the model; rounds 1 and 2 fine-tune first, then predict
+    assert matches[0][3] == "surrogate oracle: nothing it predicted is verified yet"
+    health = matches[1][3]
+    assert health.startswith("surrogate oracle on 5 values predicted before verification: tau ")
+    assert "80 % interval coverage acc_cifar10_test" in health
+    assert [float(m[4]) >= 0.05 for m in matches] == [False, True, True]
+    stored = [r["log"] for r in c.store.rounds()]
+    assert [s["round"] for s in stored] == [0, 1, 2]
+    last, final = stored[-1], summary(records(c), c.objectives)
+    assert (last["done"], last["budget"], last["total_verified"]) == (15, 15, 15)
+    assert last["best"] == final["best"] and last["hypervolume"] == pytest.approx(
+        final["hypervolume"]
+    )
+    assert last["health_on"] == 5 and set(last["tau"]) == set(OBJS)
+    assert last["tau"] == pytest.approx(c.health()[0]) and last["finetune_seconds"] >= 0.05
+    assert [asdict_log["round"] for asdict_log in stored] == [log.round for log in result.rounds]
+
+
+def test_one_objective_logs_no_hypervolume_and_no_surrogate_says_so(space, tmp_path, caplog):
+    objs = Objectives.parse(["acc_cifar10_test"])
+    store = CampaignStore.open(f"sqlite:///{tmp_path}/n.db", "n", {}, objs)
+    strategy = make_strategy("rea", space, objs, seed=0, population=10)
+    settings = CampaignSettings(pool=50, batch=5)
+    c = Campaign(space, strategy, None, TabularVerifier(space), objs, store, settings)
+    with caplog.at_level(logging.INFO, logger="searchlab.campaign"):
+        c.run(budget=10)
+    lines = [r.getMessage() for r in caplog.records if r.name == "searchlab.campaign"]
+    best = max(r.values["acc_cifar10_test"] for r in store.verified())
+    assert lines[-1].startswith(f"round 1: 10/10 verified; best acc_cifar10_test {best:.4g}; ")
+    assert "hypervolume" not in lines[-1] and "; no surrogate; fine-tuning 0.0 s" in lines[-1]
+    assert store.rounds()[-1]["log"]["hypervolume"] is None
+
+
+def test_run_logs_to_the_run_folder_and_summary_lists_the_rounds(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # hydra's output folder, and its log file, go to the cwd
+    args = ["run", "name=logged", "budget=10", "surrogate=none", "progress=false", "report=false"]
+    assert main([*args, "rounds.batch=5"]) == 0
+    run = tmp_path / "runs" / "logged"
+    log = (run / "campaign_cli.log").read_text()
+    assert "campaign logged starting: space nb201, strategy rea, surrogate none" in log
+    assert f"run folder {run}" in log
+    assert "round 0: 5/10 verified;" in log and "round 1: 10/10 verified;" in log
+    assert log.count("; no surrogate; fine-tuning 0.0 s") == 2
+    info = json.loads((run / "summary.json").read_text())
+    assert [r["round"] for r in info["rounds"]] == [0, 1]
+    assert info["rounds"][-1]["best"] == info["best"]
+    assert info["rounds"][-1]["hypervolume"] == pytest.approx(info["hypervolume"])
+
+
+def test_the_progress_bar_labels_the_surrogate_health(space, tmp_path):
+    from searchlab.launch import _progress
+
+    c = oracle_campaign(space, tmp_path, objectives=["acc_cifar10_test"])
+    result = c.run(budget=10)
+    bar = _progress(c, 10, enabled=True)
+    update = bar.__enter__()
+    try:
+        update(replace(result.rounds[-1], tau={"acc_cifar10_test": 0.41}))
+        info = bar.bar.tasks[0].fields["info"]
+    finally:
+        bar.__exit__(None, None, None)
+    assert "tau 0.41" in info and "cover80 " in info

@@ -56,3 +56,49 @@ def test_errors_are_one_clear_line(args, message):
     assert proc.returncode == 2
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_sample_out_that_is_a_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "taken"
+    target.write_text("keep me\n")
+    assert main(["sample", "n=2", f"out={target}"]) == 2
+    err = capsys.readouterr().err
+    assert "out=" in err and "not a folder" in err and "FileExistsError" not in err
+    assert target.read_text() == "keep me\n"
+
+
+COMMANDS = ["run", "resume", "front", "worker", "sample", "spaces", "fit", "evaluate", "pretrain"]
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, flag, capsys):
+    assert main([command, flag]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"usage: searchlab {command}") and captured.err == ""
+
+
+def test_run_help_names_the_settings_and_how_to_quote(capsys):
+    assert main(["run", "--help"]) == 0
+    out = capsys.readouterr().out
+    for needle in ("budget=", "rounds.batch", "rounds.k", "storage=", "run_dir=", "space=",
+                   'objectives.constraints=["lat_ms_hwnb_pixel3<=5"]', "-m"):  # fmt: skip
+        assert needle in out, needle
+
+
+def test_help_command_and_top_level_help(capsys):
+    assert main(["help", "resume"]) == 0
+    assert capsys.readouterr().out.startswith("usage: searchlab resume")
+    assert main(["--help"]) == 0
+    assert "searchlab COMMAND --help" in capsys.readouterr().out
+
+
+def test_worker_without_arguments_is_a_usage_line():
+    proc = subprocess.run(
+        [sys.executable, "-m", "searchlab.cli", "worker"], capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "usage: searchlab worker storage=URL campaign=NAME" in lines[0]
+    assert "storage" in lines[0] and "campaign" in lines[0] and proc.stdout == ""

@@ -78,3 +78,26 @@ def test_random_sigkills_lose_and_duplicate_nothing(tmp_path):
     whole = tmp_path / "whole"
     assert main(["run", f"budget={BUDGET}", *FAST, f"run_dir={whole}"]) == 0
     assert keys == [r.key for r in _store(whole).verified()]  # the kills changed nothing
+
+
+def test_ctrl_c_is_one_line_saying_what_is_kept_and_how_to_resume(tmp_path):
+    run_dir = tmp_path / "interrupted"
+    args = [sys.executable, "-m", "searchlab.cli", "run", f"budget={BUDGET}", *FAST,
+            f"run_dir={run_dir}"]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while _finished(run_dir) < 10 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "interrupted" in lines[0] and "kept" in lines[0]
+    assert f"searchlab resume {run_dir}" in lines[0]
+    kept = [r.key for r in _store(run_dir).verified()]
+    assert len(kept) >= 10 and _store(run_dir).integrity() == []
+    assert main(["resume", str(run_dir), f"budget={len(kept) + 5}", "progress=false"]) == 0
+    keys = [r.key for r in _store(run_dir).verified()]
+    assert keys[: len(kept)] == kept and len(keys) == len(set(keys)) == len(kept) + 5

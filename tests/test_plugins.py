@@ -1,14 +1,17 @@
 """Third-party spaces plug in by dotted path and by entry point, without edits to searchlab."""
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from searchlab import SpaceError, available_spaces, load_space
+from searchlab.cli import main
 from searchlab.registry import UnknownSpaceError
 from searchlab.testing import SpaceConformance, check_space
 
@@ -26,7 +29,9 @@ def entry_point_dir(tmp_path, monkeypatch):
     dist = tmp_path / "toy_plugin-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-plugin\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[searchlab.spaces]\ntoy = plugin_space:MlpSpace\n")
+    (dist / "entry_points.txt").write_text(
+        "[searchlab.spaces]\ntoy = plugin_space:MlpSpace\naliased = plugin_space:AliasedMlpSpace\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     return tmp_path
 
@@ -55,6 +60,49 @@ def test_entry_point_space_from_cli(entry_point_dir):
     assert proc.returncode == 0, proc.stderr
     rows = [line for line in proc.stdout.splitlines() if line and not line.startswith("key")]
     assert len(rows) == 3
+
+
+def _spaces_listing(capsys) -> dict[str, list[str]]:
+    """Run ``searchlab spaces``; its lines under each space's heading, by space name."""
+    assert main(["spaces"]) == 0
+    listing: dict[str, list[str]] = {}
+    for line in capsys.readouterr().out.splitlines():
+        if not line.startswith(" "):
+            listing[line.split()[0]] = []
+        else:
+            listing[list(listing)[-1]].append(line.strip())
+    return listing
+
+
+def test_spaces_counts_genotypes_and_distinct_networks(entry_point_dir, capsys):
+    listing = _spaces_listing(capsys)
+    assert "genotypes: 64" in listing["aliased"]
+    assert "distinct networks (keys): 27" in listing["aliased"]
+    assert "genotypes: 27" in listing["toy"] and "distinct networks (keys): 27" in listing["toy"]
+    assert "genotypes: 15,625" in listing["nb201"]
+    assert "distinct networks (keys): not counted (more than 20,000 genotypes)" in listing["fbnet"]
+
+
+def test_spaces_does_not_render_a_large_space_for_long(entry_point_dir, capsys):
+    started = time.perf_counter()
+    listing = _spaces_listing(capsys)
+    (line,) = [x for x in listing["nb201"] if x.startswith("distinct networks (keys)")]
+    assert re.fullmatch(
+        r"distinct networks \(keys\): not counted \(all 15,625 would take about \d+ s\)", line
+    )
+    assert time.perf_counter() - started < 30
+
+
+def test_spaces_reports_a_plugin_that_cannot_render(entry_point_dir, capsys, monkeypatch):
+    import plugin_space
+
+    def broken(self, genotype):
+        raise RuntimeError("render bug")
+
+    monkeypatch.setattr(plugin_space.AliasedMlpSpace, "_onnx", broken)
+    listing = _spaces_listing(capsys)
+    assert any("not counted" in x and "render bug" in x for x in listing["aliased"])
+    assert "distinct networks (keys): 27" in listing["toy"]
 
 
 def test_plugin_that_raises_gives_one_clear_error():

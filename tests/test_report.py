@@ -12,7 +12,7 @@ import pytest
 from searchlab import load_space
 from searchlab.objectives import Objectives
 from searchlab.pareto import hypervolume
-from searchlab.report import fronts, hypervolume_curve, summary, write_results
+from searchlab.report import fronts, hypervolume_curve, standing, summary, write_results
 
 ACC, LAT = "acc_cifar10_test", "lat_ms_hwnb_pixel3"
 NOISE = {ACC: 1.0, LAT: 0.6}
@@ -254,6 +254,18 @@ def test_summary_counts_and_best(records):
     assert info["best"][LAT] == min(r["verified"][LAT] for r in feasible)
     assert info["front_size"] == len(fronts(records, objs)["verified"])
     assert info["hypervolume"] == hypervolume_curve(records, objs)[-1]["hypervolume"] > 0
+
+
+@pytest.mark.parametrize("reference", [None, {ACC: 85.0, LAT: BOUND}])
+def test_standing_gives_the_summary_best_and_hypervolume_from_values(records, reference):
+    objs = objectives(reference=reference)
+    ordered = sorted((r for r in records if r["verified"]), key=lambda r: r["verified_order"])
+    best, hv = standing([r["verified"] for r in ordered], objs)
+    info = summary(records, objs)
+    assert best == info["best"] and hv == pytest.approx(info["hypervolume"], rel=1e-12)
+    assert standing([], objs) == ({ACC: None, LAT: None}, 0.0)
+    infeasible = [{ACC: 99.0, LAT: BOUND + 1}]
+    assert standing(infeasible, objs) == ({ACC: None, LAT: None}, 0.0)
 
 
 def test_importing_report_does_not_import_plotting_libraries():

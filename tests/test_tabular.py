@@ -75,3 +75,27 @@ def test_arch_strings_round_trip(nb201):
     for row in rng.choice(len(table), 50, replace=False):
         genotype = table.genotype(int(row))
         assert nb201.genotype_from_str(nb201.genotype_to_str(genotype)) == genotype
+
+
+CELL = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(nb201, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(f"arch_str,acc\n{CELL},10.0\n".encode("utf-8-sig"))
+    table = TabularBenchmark.from_csv(path, nb201, genotype_column="arch_str")
+    assert table.columns == ["acc"] and len(table) == 1
+
+
+def test_bytes_that_are_not_utf8_name_the_file_and_line(nb201, tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(f"arch_str,acc\n{CELL},10.0\n{CELL},caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin1.csv, line 3: not UTF-8 text \(byte 0xe9"):
+        TabularBenchmark.from_csv(path, nb201, genotype_column="arch_str")
+
+
+def test_an_overlong_field_names_the_file_and_line(nb201, tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(f'arch_str,acc\n{CELL},10.0\n"{CELL},11.0\n' + "x" * 200_000 + "\n")
+    with pytest.raises(ValueError, match=r"long.csv, line 3: a field longer than 131072 char"):
+        TabularBenchmark.from_csv(path, nb201, genotype_column="arch_str")

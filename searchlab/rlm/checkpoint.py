@@ -1,9 +1,10 @@
 """Checkpoint folders: safetensors weights, JSON config, tokenizer, and a model card.
 
 A folder holds ``model.safetensors`` (float32 weights), ``config.json`` (network,
-number format, format version), ``tokenizer.json`` and ``model_card.json`` (which rows, by
-candidate key, and which columns the weights were trained on). Anything missing, corrupt or
-from another format version raises :class:`CheckpointError` naming the file.
+number format, format version, tokenizer fingerprint), ``tokenizer.json`` and
+``model_card.json`` (which rows, by candidate key, and which columns the weights were trained
+on). Anything missing, corrupt, from another format version or not matching its fingerprint
+raises :class:`CheckpointError` naming the file.
 
 Example:
     >>> from searchlab.rlm.checkpoint import read_json, CheckpointError
@@ -25,6 +26,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from searchlab.rlm.text import FILENAME as TOKENIZER_FILE
+
 FORMAT = "searchlab-rlm"
 VERSION = 1
 FILES = ("config.json", "model.safetensors", "tokenizer.json", "model_card.json")
@@ -39,6 +42,42 @@ def checkpoint_id(folder: str | Path) -> str:
     folder = Path(folder)
     digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()[:12]
     return f"{folder.name}@{digest}"
+
+
+def fingerprint(directory: str | Path, numbers: Any) -> dict[str, str]:
+    """SHA-256 digests of a checkpoint's text tokenizer file and number-tokenizer config."""
+    # Both give the weights' token ids their meaning: another model's tokenizer of the same
+    # size, or an edited number format, loads without complaint and predicts garbage.
+    tokenizer = Path(directory) / TOKENIZER_FILE
+    if not tokenizer.is_file():
+        raise CheckpointError(f"checkpoint file {tokenizer} is missing")
+    canonical = json.dumps(numbers, sort_keys=True, separators=(",", ":")).encode()
+    return {
+        TOKENIZER_FILE: "sha256:" + hashlib.sha256(tokenizer.read_bytes()).hexdigest(),
+        "numbers": "sha256:" + hashlib.sha256(canonical).hexdigest(),
+    }
+
+
+def check_fingerprint(directory: str | Path, config: dict[str, Any]) -> None:
+    """CheckpointError naming the file whose tokenizer no longer matches the fingerprint."""
+    directory = Path(directory)
+    expected = config.get("fingerprint")
+    if expected is None:
+        return  # written before fingerprints existed: loads as before, unchecked
+    where = directory / "config.json"
+    if not isinstance(expected, dict):
+        raise CheckpointError(f"{where}: fingerprint {expected!r} is not a JSON object")
+    actual = fingerprint(directory, config.get("numbers"))
+    if expected.get(TOKENIZER_FILE) != actual[TOKENIZER_FILE]:
+        raise CheckpointError(
+            f"checkpoint file {directory / TOKENIZER_FILE} does not match the fingerprint in "
+            f"{where}: it was changed, or copied from another model"
+        )
+    if expected.get("numbers") != actual["numbers"]:
+        raise CheckpointError(
+            f"{where}: the number format {config.get('numbers')} does not match the "
+            "fingerprint: it was edited after the model was saved"
+        )
 
 
 def read_json(path: str | Path) -> dict[str, Any]:
@@ -69,7 +108,8 @@ def write_folder(
     save_file(cpu, str(directory / "model.safetensors"))
     save_tokenizer(directory)
     (directory / "model_card.json").write_text(json.dumps(card, indent=1, sort_keys=True) + "\n")
-    full = {"format": FORMAT, "version": VERSION, **config}
+    stamp = fingerprint(directory, config.get("numbers"))
+    full = {"format": FORMAT, "version": VERSION, **config, "fingerprint": stamp}
     (directory / "config.json").write_text(json.dumps(full, indent=1, sort_keys=True) + "\n")
     return directory
 
@@ -91,6 +131,7 @@ def read_folder(
             f"{directory / 'config.json'}: checkpoint version "
             f"{config.get('version')!r}, this searchlab reads version {VERSION}"
         )
+    check_fingerprint(directory, config)
     weights = directory / "model.safetensors"
     if not weights.is_file():
         raise CheckpointError(f"checkpoint file {weights} is missing")

@@ -9,6 +9,8 @@ Example:
 from __future__ import annotations
 
 import json
+import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -18,13 +20,15 @@ import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
 from searchlab.rlm.checkpoint import CheckpointError
-from searchlab.rlm.data import DataError, read_rows
+from searchlab.rlm.data import DataError, read_rows, warn_stderr
 from searchlab.rlm.pretrain import tokenizer_corpus
 from searchlab.rlm.surrogate import RegressionLanguageModel
 from searchlab.rlm.train import TrainConfig
 from searchlab.space import Space
 
 BUNDLED = Path(__file__).resolve().parent.parent / "checkpoints"
+#: fewer validation rows than this give no usable Kendall tau to stop on
+MIN_VAL_ROWS = 4
 
 
 def checkpoint_path(name: str) -> Path:
@@ -38,6 +42,21 @@ def checkpoint_path(name: str) -> Path:
             f"checkpoint {name!r} not found (neither a folder nor one of the "
             f"bundled {sorted(p.name for p in BUNDLED.glob('*') if p.is_dir())})"
         )
+    return path
+
+
+def check_out(out: str | Path) -> Path:
+    """The folder a fit will write its checkpoint to, checked before any training."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise CheckpointError(f"out={out} is a file: give a folder to write the checkpoint to")
+    parent = path
+    while not parent.exists():  # the folder and its missing parents are made at save
+        parent = parent.parent
+    if not parent.is_dir():
+        raise CheckpointError(f"out={out}: {parent} is a file, so no folder can be made there")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CheckpointError(f"out={out}: cannot write in {parent}")
     return path
 
 
@@ -56,13 +75,21 @@ def fit_csv(
     net_sizes: dict[str, Any] | None = None,
     device: str = "auto",
     log: Callable[[str], None] = print,
+    warn: Callable[[str], None] = warn_stderr,
 ) -> RegressionLanguageModel:
     """Train (init=scratch) or fine-tune (init=default|PATH) on CSV rows; save to ``out``."""
     targets = list(targets)
-    chosen = read_rows(data, targets, text_column, space, n=n_train, seed=seed)
+    check_out(out)  # a bad out found after training would lose the model
+    chosen = read_rows(data, targets, text_column, space, n=n_train, seed=seed, warn=warn)
     chosen = [chosen[i] for i in np.random.default_rng(seed).permutation(len(chosen))]
     n_val = int(round(val_fraction * len(chosen)))
-    n_val = n_val if n_val >= 4 and len(chosen) - n_val >= 4 else 0  # too few: fixed epochs
+    if val_fraction > 0 and (n_val < MIN_VAL_ROWS or len(chosen) - n_val < MIN_VAL_ROWS):
+        warn(
+            f"{data}: only {len(chosen)} rows, too few rows for early stopping (it needs "
+            f"{MIN_VAL_ROWS} validation rows, val_fraction={val_fraction} gives {n_val}, and "
+            f"{MIN_VAL_ROWS} to train on): all of them train for a fixed number of epochs"
+        )
+        n_val = 0
     val, train = chosen[:n_val], chosen[n_val:]
     cfg = cfg or TrainConfig()
     if init == "scratch":
@@ -92,21 +119,25 @@ def fit_csv(
     return rlm
 
 
-def score(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """Kendall tau, Spearman rho, mean absolute error and n of one target."""
-    if len(truth) < 2:
-        return {
-            "kendall": float("nan"),
-            "spearman": float("nan"),
-            "mae": float("nan"),
-            "n": len(truth),
-        }
+def score(pred: np.ndarray, truth: np.ndarray) -> dict[str, float | int | None]:
+    """Kendall tau, Spearman rho, mean absolute error and n of one target; None if undefined."""
+    n = int(len(truth))
+    # a rank correlation needs two rows and values that are not all equal on either side
+    ranked = n >= 2 and np.ptp(pred) > 0 and np.ptp(truth) > 0
     return {
-        "kendall": float(kendalltau(pred, truth).statistic),
-        "spearman": float(spearmanr(pred, truth).statistic),
-        "mae": float(np.mean(np.abs(pred - truth))),
-        "n": int(len(truth)),
+        "kendall": _defined(kendalltau(pred, truth).statistic) if ranked else None,
+        "spearman": _defined(spearmanr(pred, truth).statistic) if ranked else None,
+        "mae": float(np.mean(np.abs(pred - truth))) if n else None,
+        "n": n,
     }
+
+
+def _defined(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def _cell(value: float | None, width: int) -> str:
+    return f"{'n/a':>{width}}" if value is None else f"{value:{width}.4f}"
 
 
 def evaluate_csv(
@@ -119,11 +150,18 @@ def evaluate_csv(
     seed: int = 0,
     device: str = "auto",
     log: Callable[[str], None] = print,
+    warn: Callable[[str], None] = warn_stderr,
 ) -> dict[str, Any]:
-    """Score a checkpoint on every CSV row it did not train on; print a table and one JSON line."""
+    """Score a checkpoint on every CSV row it did not train on; print a table and one JSON line.
+
+    Figures that are undefined (rank correlations of one row, or of values all equal) are
+    ``None``: null in the JSON line, which is always valid JSON.
+    """
     targets = list(targets)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}: the samples drawn per candidate")
     rlm = RegressionLanguageModel.load(checkpoint_path(model), device=device)
-    rows = read_rows(data, targets, text_column, space)
+    rows = read_rows(data, targets, text_column, space, warn=warn)
     seen = rlm.seen_keys()
     keep = [r for r in rows if r.key not in seen]
     log(
@@ -137,7 +175,8 @@ def evaluate_csv(
     result = {t: score(median[:, j], truth[:, j]) for j, t in enumerate(targets)}
     log(f"{'target':28} {'kendall':>8} {'spearman':>9} {'mae':>10} {'n':>6}")
     for t, s in result.items():
-        log(f"{t:28} {s['kendall']:8.4f} {s['spearman']:9.4f} {s['mae']:10.4f} {s['n']:6d}")
+        row = f"{_cell(s['kendall'], 8)} {_cell(s['spearman'], 9)} {_cell(s['mae'], 10)}"
+        log(f"{t:28} {row} {s['n']:6d}")
     summary = {"targets": result, "model": rlm.name, "skipped": len(rows) - len(keep)}
-    log(json.dumps(summary))
+    log(json.dumps(summary, allow_nan=False))  # NaN is not JSON: undefined figures are null
     return summary
