@@ -29,6 +29,7 @@ import torch
 from scipy.stats import kendalltau, spearmanr
 
 from searchlab.registry import available_spaces, load_space
+from searchlab.rlm.checkpoint import checkpoint_id
 from searchlab.rlm.data import DataError, Row, split, table_rows
 from searchlab.rlm.surrogate import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
@@ -208,6 +209,7 @@ def pretrain(
         )
         earlier: list[dict[str, Any]] = []
     else:
+        init_id = checkpoint_id(init)  # name@weights: which model this one continued
         rlm = RegressionLanguageModel.load(init, device=device)
         earlier = rlm.card.get("trained_on", [])
         overlap = rlm.seen_keys() & {k for keys in held_out.values() for k in keys["test_keys"]}
@@ -232,7 +234,7 @@ def pretrain(
         "joint_per_row": joint_per_row,
         "solo_columns": {t.space: t.solo_columns for t in tasks},
         "split_seed": split_seed,
-        "init": None if init is None else str(init),
+        "init": None if init is None else init_id,
         "command": " ".join(["searchlab", *sys.argv[1:]]) if sys.argv else "",
         "hardware": f"{platform.machine()} {platform.processor() or ''}, "
         f"{torch.get_num_threads()} threads, {rlm.device}",

@@ -1,0 +1,102 @@
+"""Pretraining quality: per pretrained column, the RLM against GBDT on the same held-out rows.
+
+For every space in a checkpoint's model card, the test rows are those it lists as held out
+(never trained on, never used for early stopping) and the GBDT peer (scikit-learn
+``HistGradientBoostingRegressor``, defaults, on the space's one-hot encoding) is fitted on
+exactly the rows the checkpoint was pretrained on, per column. The RLM is scored with its
+greedy digits and with its point prediction (the median read from its digit distribution,
+``predict_point``). Accuracy columns are compared by Kendall tau, latencies by Spearman rho
+(the issue's figures); both are stored.
+
+    python -m benchmarks.pretrain_quality                    # default checkpoint, every column
+    python -m benchmarks.pretrain_quality --columns acc_cifar100_test acc_imagenet16_120_test
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from scipy.stats import kendalltau, spearmanr
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from benchmarks.common import add_record, machine
+from searchlab import load_space
+from searchlab.rlm.checkpoint import checkpoint_id
+from searchlab.rlm.jobs import checkpoint_path
+from searchlab.rlm.surrogate import RegressionLanguageModel
+
+NAME = "pretrain_quality"
+
+
+def _scores(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    return {
+        "kendall": round(float(kendalltau(pred, truth).statistic), 4),
+        "spearman": round(float(spearmanr(pred, truth).statistic), 4),
+        "distinct": int(len(np.unique(np.round(pred, 8)))),
+    }
+
+
+def measure(model: str, columns: list[str] | None, log=print) -> list[dict]:
+    folder = checkpoint_path(model)
+    ident = checkpoint_id(folder)
+    rlm = RegressionLanguageModel.load(folder)
+    records = []
+    held_out = rlm.card["held_out"]
+    for group in rlm.card["trained_on"]:
+        space_name = group.get("space")
+        if space_name not in held_out:
+            continue
+        space = load_space(space_name)
+        table = space.benchmark()
+        candidates = table.candidates()
+        keys = [c.key for c in candidates]
+        train = [i for i, k in enumerate(keys) if k in set(group["keys"])]
+        test_keys = set(held_out[space_name]["test_keys"])
+        test = [i for i, k in enumerate(keys) if k in test_keys]
+        x = np.stack([space.encode(c) for c in candidates])
+        texts = [candidates[i].text for i in test]
+        for column in group["columns"]:
+            if columns and column not in columns:
+                continue
+            y = table.column(column)
+            start = time.perf_counter()
+            gbdt = HistGradientBoostingRegressor(random_state=0).fit(x[train], y[train])
+            rlm_greedy = rlm.predict(texts, [column], k=1, temperature=0.0).samples[:, 0, 0]
+            rlm_point = rlm.predict_point(texts, [column])[:, 0]
+            truth = y[test]
+            record = {
+                "checkpoint": ident,
+                "space": space_name,
+                "column": column,
+                "n_train": len(train),
+                "n_test": len(test),
+                "gbdt": _scores(gbdt.predict(x[test]), truth),
+                "rlm_greedy": _scores(rlm_greedy, truth),
+                "rlm_point": _scores(rlm_point, truth),
+                "seconds": round(time.perf_counter() - start, 1),
+            }
+            add_record(NAME, record, ("checkpoint", "space", "column"), replace=True,
+                       machine=machine())  # fmt: skip
+            records.append(record)
+            metric = "kendall" if column.startswith("acc_") else "spearman"
+            log(
+                f"{space_name:6} {column:28} {metric:8} GBDT {record['gbdt'][metric]:.3f}  "
+                f"RLM greedy {record['rlm_greedy'][metric]:.3f} "
+                f"({record['rlm_greedy']['distinct']} values)  "
+                f"point {record['rlm_point'][metric]:.3f}"
+            )
+    return records
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--columns", nargs="*", default=None)
+    args = parser.parse_args()
+    measure(args.model, args.columns)
+
+
+if __name__ == "__main__":
+    main()
