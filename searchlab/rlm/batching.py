@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -101,3 +101,29 @@ def padded_chunks(sorted_lengths: Sequence[int], batch: int) -> list[tuple[int, 
         chunks.append((start, stop))
         start = stop
     return chunks
+
+
+def bound_options(enc: Encoder, bounds: Sequence[float | None] | None) -> dict:
+    """Decoding options for per-objective magnitude bounds (None: any valid number)."""
+    if bounds is None:
+        return {}
+    return {
+        "nonnegative": [b is not None for b in bounds],
+        "max_exps": [None if b is None else enc.num_tok.exponent_cap(b) for b in bounds],
+    }
+
+
+def scoring_chunks(
+    enc: Encoder,
+    texts: Sequence[str],
+    objectives: tuple[str, ...],
+    batch: int,
+    device: torch.device,
+) -> Iterator[tuple[int, list[int], torch.Tensor, torch.Tensor]]:
+    """(start, row indices, ids, pad) of each scoring chunk, shortest inputs first."""
+    lengths = [len(enc.input_ids(text, objectives)) for text in texts]
+    order = sorted(range(len(texts)), key=lambda i: lengths[i])
+    for start, stop in padded_chunks([lengths[i] for i in order], batch):
+        idx = order[start:stop]
+        ids, pad = enc.batch([(texts[i], objectives) for i in idx])
+        yield start, idx, ids.to(device), pad.to(device)

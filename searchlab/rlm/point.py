@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from searchlab.rlm.batching import Encoder, padded_chunks
+from searchlab.rlm.batching import Encoder, bound_options, scoring_chunks
 from searchlab.rlm.decode import allowed_tokens
 from searchlab.rlm.model import RegressionLM, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
@@ -106,19 +106,10 @@ def point_values(
     bounds: Sequence[float | None] | None = None,
 ) -> np.ndarray:
     """[N, n_objectives] q-quantiles, in batches of similar input length (as sampling)."""
-    options: dict = {}
-    if bounds is not None:
-        options["nonnegative"] = [b is not None for b in bounds]
-        options["max_exps"] = [None if b is None else enc.num_tok.exponent_cap(b) for b in bounds]
+    options = bound_options(enc, bounds)
     net.eval()
     device = next(net.parameters()).device
-    lengths = [len(enc.input_ids(text, objectives)) for text in texts]
-    order = sorted(range(len(texts)), key=lambda i: lengths[i])
     out = np.zeros((len(texts), len(objectives)))
-    for start, stop in padded_chunks([lengths[i] for i in order], batch):
-        idx = order[start:stop]
-        ids, pad = enc.batch([(texts[i], objectives) for i in idx])
-        out[idx] = quantile_numbers(
-            net, ids.to(device), pad.to(device), enc.num_tok, len(objectives), q, **options
-        )
+    for _, idx, ids, pad in scoring_chunks(enc, texts, objectives, batch, device):
+        out[idx] = quantile_numbers(net, ids, pad, enc.num_tok, len(objectives), q, **options)
     return out

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau
 
-from searchlab.rlm.batching import Encoder, length_batches, padded_chunks
+from searchlab.rlm.batching import Encoder, bound_options, length_batches, scoring_chunks
 from searchlab.rlm.decode import sample_numbers
 from searchlab.rlm.loss import number_loss, soft_targets
 from searchlab.rlm.model import RegressionLM, flushed_subnormals
@@ -77,22 +77,15 @@ def sample_values(
     ``bounds``: per objective, None (any valid number) or a positive magnitude: samples are
     then non-negative and below the power of ten above it (``NumberTokenizer.exponent_cap``).
     """
-    options: dict = {}
-    if bounds is not None:
-        options["nonnegative"] = [b is not None for b in bounds]
-        options["max_exps"] = [None if b is None else enc.num_tok.exponent_cap(b) for b in bounds]
+    options = bound_options(enc, bounds)
     net.eval()
     device = next(net.parameters()).device
-    lengths = [len(enc.input_ids(text, objectives)) for text in texts]
-    order = sorted(range(len(texts)), key=lambda i: lengths[i])
     out = np.zeros((len(texts), k, len(objectives)))
-    for start, stop in padded_chunks([lengths[i] for i in order], batch):
-        idx = order[start:stop]
-        ids, pad = enc.batch([(texts[i], objectives) for i in idx])
+    for start, idx, ids, pad in scoring_chunks(enc, texts, objectives, batch, device):
         out[idx] = sample_numbers(
             net,
-            ids.to(device),
-            pad.to(device),
+            ids,
+            pad,
             enc.num_tok,
             len(objectives),
             k=k,
