@@ -10,6 +10,11 @@ greedy digits and with its point prediction (the median read from its digit dist
 
     python -m benchmarks.pretrain_quality                    # default checkpoint, every column
     python -m benchmarks.pretrain_quality --columns acc_cifar100_test acc_imagenet16_120_test
+    python -m benchmarks.pretrain_quality --proxy acc_cifar10_test=acc_cifar100_test
+
+``--proxy HELD=SEEN`` scores a pretrained column's predictions against a column the checkpoint
+never saw, on the same held-out rows: how far a few-shot fit could start from (no label of
+HELD is used).
 """
 
 from __future__ import annotations
@@ -90,12 +95,48 @@ def measure(model: str, columns: list[str] | None, log=print) -> list[dict]:
     return records
 
 
+def proxy(model: str, held: str, seen: str, space_name: str = "nb201", log=print) -> dict:
+    """Kendall tau of the checkpoint's ``seen`` predictions against true ``held`` values."""
+    folder = checkpoint_path(model)
+    rlm = RegressionLanguageModel.load(folder)
+    space = load_space(space_name)
+    table = space.benchmark()
+    test_keys = set(rlm.card["held_out"][space_name]["test_keys"])
+    test = [i for i, c in enumerate(table.candidates()) if c.key in test_keys]
+    texts = [table.candidate(i).text for i in test]
+    truth = table.column(held)[test]
+    record = {
+        "checkpoint": checkpoint_id(folder),
+        "space": space_name,
+        "column": f"{held} from {seen}",
+        "n_test": len(test),
+        "true_seen": _scores(table.column(seen)[test], truth),
+        "rlm_greedy": _scores(
+            rlm.predict(texts, [seen], k=1, temperature=0.0).samples[:, 0, 0], truth
+        ),
+        "rlm_point": _scores(rlm.predict_point(texts, [seen])[:, 0], truth),
+    }
+    add_record(NAME, record, ("checkpoint", "space", "column"), replace=True, machine=machine())
+    log(
+        f"{space_name:6} {held} ranked by predicted {seen}: greedy "
+        f"{record['rlm_greedy']['kendall']:.3f}, point {record['rlm_point']['kendall']:.3f} "
+        f"(true {seen}: {record['true_seen']['kendall']:.3f})"
+    )
+    return record
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default")
     parser.add_argument("--columns", nargs="*", default=None)
+    parser.add_argument("--proxy", nargs="*", default=None, metavar="HELD=SEEN")
     args = parser.parse_args()
-    measure(args.model, args.columns)
+    if args.proxy:
+        for pair in args.proxy:
+            held, _, seen = pair.partition("=")
+            proxy(args.model, held, seen)
+    else:
+        measure(args.model, args.columns)
 
 
 if __name__ == "__main__":
