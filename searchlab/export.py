@@ -123,40 +123,18 @@ def _options(args: Sequence[str]) -> dict[str, Any]:
     return options
 
 
-def _run_config(run: Path) -> dict[str, Any]:
-    """The run folder's config.yaml as a plain dict (name, storage, space, objectives)."""
-    from omegaconf import OmegaConf
-
-    path = run / "config.yaml"
-    if not path.is_file():
-        raise UsageError(f"{run}: no config.yaml; is it a folder written by searchlab run?")
-    try:
-        cfg = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    except Exception as exc:  # noqa: BLE001  (YAML or interpolation errors: name the file)
-        raise UsageError(f"{path}: not a readable config: {exc}") from None
-    for key in ("name", "space", "objectives"):
-        if not isinstance(cfg, dict) or not cfg.get(key):
-            raise UsageError(f"{path}: field {key!r} is missing")
-    return cfg
-
-
 def open_campaign(run: Path, cfg: Mapping[str, Any]) -> tuple[Any, Any]:
     """The stored campaign of a run folder and its space; refuses where no store exists."""
-    from sqlalchemy.engine import make_url
-
     from searchlab.objectives import Objectives
     from searchlab.registry import load_space
+    from searchlab.run_folder import require_campaign, storage_url
     from searchlab.store import CampaignStore
 
-    url = cfg.get("storage") or f"sqlite:///{(run / 'campaign.db').resolve()}"
-    if url.startswith("sqlite"):  # opening a missing SQLite file would create it
-        db = make_url(url).database
-        if not db or db == ":memory:" or not Path(db).is_file():
-            raise UsageError(f"{run}: no campaign database at {url}; nothing to export")
+    url, name = storage_url(cfg, run), str(cfg["name"])
+    require_campaign(url, name)  # opening a missing SQLite file would create it
     space = load_space(cfg["space"]["name"], **dict(cfg["space"].get("args") or {}))
     o = cfg["objectives"]
     objectives = Objectives.parse(o["names"], o.get("constraints") or [], o.get("reference"))
-    name = str(cfg["name"])
     store = CampaignStore.open(url, name, CampaignStore.stored_config(url, name), objectives)
     return store, space
 
@@ -165,10 +143,12 @@ def cmd_export(args: Sequence[str]) -> int:
     """Write every verified and predicted candidate of a run folder's campaign as CSV."""
     if not args or "=" in args[0]:
         raise UsageError(USAGE)
+    from searchlab.run_folder import checked_run_config, load_config
+
     run = Path(args[0])
     options = _options(args[1:])
     out = Path(options["out"] or run / "candidates.csv")
-    cfg = _run_config(run)
+    cfg = checked_run_config(load_config(run), [], str(run / "config.yaml"))
     if out.exists() and not options["overwrite"]:
         raise UsageError(f"{out} exists; give overwrite=true to replace it")
     store, space = open_campaign(run, cfg)

@@ -138,8 +138,9 @@ def finish(c: Any, log: RoundLog, budget: int) -> None:
         log.hypervolume = None  # one objective: the best value says it all
     if c.surrogate is not None:
         log.surrogate = c.surrogate.name
-        log.health_on = len(upkeep.predicted_since_finetune(c))
-        log.tau, log.coverage80 = upkeep.health(c)
+        rows = upkeep.predicted_since_finetune(c)  # read once: counted, then scored
+        log.health_on = len(rows)
+        log.tau, log.coverage80 = upkeep.health(c, rows)
     c.store.save_round_log(log.round, plain(asdict(log)))
     logger.info(log.line())
 

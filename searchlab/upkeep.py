@@ -71,12 +71,13 @@ def predicted_since_finetune(c: Any) -> list[Any]:
     return [r for r in c.store.verified()[since:] if r.predicted]
 
 
-def health(c: Any) -> tuple[dict[str, float], dict[str, float]]:
+def health(c: Any, rows: list[Any] | None = None) -> tuple[dict[str, float], dict[str, float]]:
     """Tau and 80 % coverage of predictions vs values verified since the last fine-tune.
 
     These are values the current model predicted before it saw them: an honest check.
+    ``rows``: :func:`predicted_since_finetune`, when the caller has read them already.
     """
-    rows = predicted_since_finetune(c)
+    rows = predicted_since_finetune(c) if rows is None else rows
     tau, cover = {}, {}
     for name in c.objectives.expensive:
         pred = np.array([r.predicted[name] for r in rows])

@@ -86,43 +86,6 @@ def joint_examples(
     return out
 
 
-def rehearsal_examples(
-    rlm: RegressionLanguageModel, n: int, seed: int = 0, max_objectives: int = 1
-) -> list[Example]:
-    """``n`` examples drawn from the rows and columns a checkpoint was pretrained on.
-
-    Mixed into a fine-tune, they keep the pretrained columns in use, so a few new labels
-    adjust the model instead of overwriting it (see the README's forgetting measurement).
-    Only bundled benchmarks can be replayed: groups without a ``space`` are skipped.
-    """
-    rng = np.random.default_rng(seed)
-    pools = []
-    for group in rlm.card.get("trained_on", []):
-        if "space" not in group or not group.get("columns"):
-            continue
-        space = load_space(group["space"])
-        table = space.benchmark()
-        if table is not None:
-            columns = [c for c in group["columns"] if c in table.columns]
-            pools.append((space, table, columns, set(group["keys"])))
-    if not pools or n <= 0:
-        return []
-    out: list[Example] = []
-    # rows drawn at random and kept if trained on: rendering every row to find the trained
-    # ones would cost a minute; a draw costs one rendering and most rows were trained on
-    for p in rng.integers(len(pools), size=n):
-        space, table, columns, keys = pools[p]
-        for _ in range(1000):
-            row = int(rng.integers(len(table)))
-            if table.candidate(row).key in keys:
-                break
-        else:
-            continue
-        picked = table_rows(space, columns, [row])[0]
-        out += joint_examples([picked], columns, max_objectives, rng, per_row=1)
-    return out
-
-
 def held_out_scores(
     rlm: RegressionLanguageModel, rows: Sequence[Row], columns: Sequence[str]
 ) -> dict[str, dict[str, float]]:
