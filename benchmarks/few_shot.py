@@ -1,10 +1,14 @@
-"""Few-shot transfer: the pretrained checkpoint fine-tuned on a handful of cells of a new column.
+"""Few-shot transfer: the pretrained checkpoint on a handful of cells of a new column.
 
-    python benchmarks/few_shot.py [--checkpoint default] [--shots 8 16 32 64 128] [--seeds 0 1 2]
+    python -m benchmarks.few_shot [--checkpoint default] [--shots 8 16 32 64 128] [--seeds 0 1 2]
 
 For each held-out column (cifar10 accuracy, pixel3 latency; the checkpoint never saw either)
-and each shot count, the checkpoint is fine-tuned on that many NB201 cells, next to the same
-network trained from scratch and the classical baselines on the same cells. All are scored
+and each shot count, the checkpoint learns the column from that many NB201 cells: "linked"
+reads it through the pretrained column that ranks those cells best (what ``searchlab fit``
+and a campaign do, :mod:`searchlab.rlm.transfer`; fine-tuned instead when no column ranks
+them), "finetuned" fine-tunes the weights on them; next to the same network trained from
+scratch and the classical baselines on the same cells. RLM rows are scored with the point
+prediction (``predict_point``). All are scored
 (Spearman) on the checkpoint's held-out test cells, whose rows it never trained on. With 20 or
 more cells, 20 % of them steer early stopping; with fewer, training runs a fixed number of
 epochs. Saves results/{out}.{json,png} after every fit; a later run with the same --out and
@@ -18,7 +22,7 @@ import argparse
 import time
 
 import numpy as np
-from scipy.stats import spearmanr
+from scipy.stats import kendalltau, spearmanr
 
 from benchmarks import common
 from benchmarks.baselines import BASELINES, fit_predict
@@ -29,6 +33,7 @@ from searchlab.rlm.jobs import checkpoint_path
 from searchlab.rlm.pretrain import tokenizer_corpus
 from searchlab.rlm.surrogate import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
+from searchlab.rlm.transfer import choose_links, proxy_columns
 
 COLUMNS = ["lat_ms_hwnb_pixel3", "acc_cifar10_test"]
 
@@ -61,7 +66,9 @@ def main() -> None:
     parser.add_argument("--shots", type=int, nargs="+", default=[8, 16, 32, 64, 128])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--methods", nargs="+", default=["finetuned", "scratch", *BASELINES])
+    parser.add_argument(
+        "--methods", nargs="+", default=["linked", "finetuned", "scratch", *BASELINES]
+    )
     parser.add_argument("--columns", nargs="+", default=COLUMNS, choices=COLUMNS)
     parser.add_argument("--out", default="few_shot", help="name of the results files")
     args = parser.parse_args()
@@ -93,7 +100,22 @@ def main() -> None:
                     if (column, seed, shots, method) in done:
                         continue
                     start = time.perf_counter()
-                    if method in ("finetuned", "scratch"):
+                    linked = {}
+                    if method == "linked":
+                        rlm = RegressionLanguageModel.load(folder, device="cpu")
+                        linked = choose_links(
+                            rlm,
+                            texts,
+                            [column],
+                            values[cells][:, None],
+                            proxy_columns(rlm.card, "nb201"),
+                        )
+                        rlm.card["links"] = {t: ln.to_dict() for t, ln in linked.items()}
+                    if method == "linked" and not linked:
+                        tune(rlm, texts, values[cells], column, seed, args.epochs, False)
+                    if method == "linked":
+                        pred = rlm.predict_point(test_texts, [column])[:, 0]
+                    elif method in ("finetuned", "scratch"):
                         if method == "finetuned":
                             rlm = RegressionLanguageModel.load(folder, device="cpu")
                         else:
@@ -116,7 +138,7 @@ def main() -> None:
                             args.epochs,
                             scratch=method == "scratch",
                         )
-                        pred = rlm.predict(test_texts, [column], k=8, seed=seed).median()[:, 0]
+                        pred = rlm.predict_point(test_texts, [column])[:, 0]
                     else:
                         pred = fit_predict(
                             method,
@@ -127,6 +149,7 @@ def main() -> None:
                             seed,
                         )
                     rho = float(spearmanr(pred, values[test]).statistic)
+                    tau = float(kendalltau(pred, values[test]).statistic)
                     records.append(
                         {
                             "column": column,
@@ -134,12 +157,15 @@ def main() -> None:
                             "shots": shots,
                             "method": method,
                             "spearman": rho,
+                            "kendall": tau,
+                            "proxy": linked[column].proxy if column in linked else None,
                             "seconds": time.perf_counter() - start,
                             "machine": machine(),
                         }
                     )
                     print(
-                        f"{column:20} seed {seed} shots {shots:4d} {method:9} rho {rho:.3f}",
+                        f"{column:20} seed {seed} shots {shots:4d} {method:9} "
+                        f"rho {rho:.3f} tau {tau:.3f}",
                         flush=True,
                     )
                     records = add_record(args.out, ident, records[-1], len(test))

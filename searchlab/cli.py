@@ -126,6 +126,7 @@ def cmd_fit(cfg: DictConfig) -> int:
         seed=cfg.seed,
         init=cfg.init,
         val_fraction=cfg.val_fraction,
+        link=cfg.link,
         cfg=_train_config(cfg),
         vocab_size=cfg.vocab_size,
         net_sizes=OmegaConf.to_container(cfg.model),

@@ -2,9 +2,11 @@
 
 ``RlmSurrogate`` wraps a :class:`~searchlab.rlm.surrogate.RegressionLanguageModel`
 checkpoint. It refuses to search on a column its checkpoint was pretrained on (that would
-score candidates on labels it has seen), and fine-tunes on the campaign's verified values,
-continuing from its current weights, writing each fine-tuned checkpoint to the run folder
-so a resumed campaign picks up the same model.
+score candidates on labels it has seen). On the campaign's verified values it first links
+each objective to the pretrained column that ranks them best (:mod:`searchlab.rlm.transfer`:
+seconds, and the pretrained knowledge stays whole) and fine-tunes only on the objectives no
+column ranks, continuing from its current weights; each updated checkpoint goes to the run
+folder so a resumed campaign picks up the same model.
 
 Example:
     >>> import numpy as np
@@ -48,6 +50,7 @@ class RlmSurrogate:
         finetune_batch: int = 16,
         seed: int = 0,
         bound_samples: bool = True,
+        link: bool = True,
     ) -> None:
         from searchlab.rlm.checkpoint import checkpoint_id
         from searchlab.rlm.jobs import checkpoint_path
@@ -62,6 +65,9 @@ class RlmSurrogate:
         #: per objective, a magnitude bound for sampling, set from the verified values
         self.bounds: dict[str, float] = {}
         self.bound_samples = bool(bound_samples)
+        self.link = bool(link)
+        #: (text, column) -> point prediction under the current weights, for linking again
+        self._proxy_points: dict[tuple[str, str], float] = {}
 
     def pretrained_columns(self) -> set[str]:
         """Columns the checkpoint learned outside any campaign (pretraining, ``fit``)."""
@@ -118,6 +124,12 @@ class RlmSurrogate:
             seen = [ex.values[j] for ex in examples]
             if min(seen) >= 0 and max(seen) > 0:
                 self.bounds[name] = 10.0 * max(seen)
+        left = list(objectives)
+        if self.link:
+            left = self._link(candidates, examples, objectives, source)
+        if not left:
+            return
+        columns = [list(objectives).index(o) for o in left]
         cfg = TrainConfig(
             epochs=1,
             batch_size=self.finetune_batch,
@@ -126,7 +138,46 @@ class RlmSurrogate:
             min_steps=self.finetune_steps,
             seed=self.seed + len(examples),
         )
+        examples = [
+            Example(ex.text, tuple(left), tuple(ex.values[i] for i in columns)) for ex in examples
+        ]
         self.model.fit(examples, (), cfg, log=lambda s: None, source=dict(source))
+        self._proxy_points.clear()  # new weights: the proxies' predictions change
+
+    def _link(
+        self,
+        candidates: Sequence[Candidate],
+        examples: Sequence[Any],
+        objectives: Sequence[str],
+        source: Mapping[str, Any],
+    ) -> list[str]:
+        """Link the objectives a pretrained column ranks; return those left to fine-tune."""
+        from searchlab.rlm.transfer import choose_links, proxy_columns
+
+        space = candidates[0].space if candidates else None
+        links = choose_links(
+            self.model,
+            [ex.text for ex in examples],
+            list(objectives),
+            np.array([ex.values for ex in examples]),
+            proxy_columns(self.model.card, space),
+            cache=self._proxy_points,
+        )
+        stored = self.model.card.setdefault("links", {})
+        for name in objectives:
+            stored.pop(name, None)
+            if name in links:
+                stored[name] = links[name].to_dict()
+        if links:  # the labels chose the links: list them as seen, as a fine-tune would
+            self.model.card.setdefault("trained_on", []).append(
+                {
+                    **source,
+                    "linked": sorted(links),
+                    "columns": sorted(links),
+                    "keys": sorted({c.key for c in candidates}),
+                }
+            )
+        return [o for o in objectives if o not in links]
 
     def save(self, directory: str | Path) -> str:
         """Write the current weights as a checkpoint folder; return its id."""
@@ -146,6 +197,7 @@ class RlmSurrogate:
         bounds = Path(directory) / BOUNDS_FILE
         self.bounds = json.loads(bounds.read_text()) if bounds.is_file() else {}
         self.name = checkpoint_id(Path(directory))
+        self._proxy_points.clear()
 
     def settings(self) -> dict[str, Any]:
         """JSON-ready settings (stored with the campaign)."""
@@ -156,4 +208,5 @@ class RlmSurrogate:
             "finetune_lr": self.finetune_lr,
             "finetune_batch": self.finetune_batch,
             "bound_samples": self.bound_samples,
+            "link": self.link,
         }

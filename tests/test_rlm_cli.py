@@ -118,7 +118,8 @@ def test_evaluate_skips_trained_rows_and_ends_with_json(fitted, nb201_csv, capsy
     assert "80 rows to predict, 40 skipped" in out[0]
     summary = json.loads(out[-1])
     stats = summary["targets"]["acc_cifar10_test"]
-    assert stats["n"] == 80 and set(stats) == {"kendall", "spearman", "mae", "n"}
+    assert stats["n"] == 80 and set(stats) == {"kendall", "spearman", "mae", "coverage80", "n"}
+    assert 0.0 <= stats["coverage80"] <= 1.0
 
 
 def test_fine_tune_from_a_checkpoint_with_raw_text(fitted, tmp_path):

@@ -20,10 +20,11 @@ import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
 from searchlab.rlm.checkpoint import CheckpointError
-from searchlab.rlm.data import DataError, read_rows, warn_stderr
+from searchlab.rlm.data import DataError, Row, read_rows, warn_stderr
 from searchlab.rlm.pretrain import tokenizer_corpus
 from searchlab.rlm.surrogate import RegressionLanguageModel
-from searchlab.rlm.train import TrainConfig
+from searchlab.rlm.train import Example, TrainConfig
+from searchlab.rlm.transfer import choose_links, proxy_columns
 from searchlab.space import Space
 
 BUNDLED = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -76,21 +77,18 @@ def fit_csv(
     device: str = "auto",
     log: Callable[[str], None] = print,
     warn: Callable[[str], None] = warn_stderr,
+    link: bool = True,
 ) -> RegressionLanguageModel:
-    """Train (init=scratch) or fine-tune (init=default|PATH) on CSV rows; save to ``out``."""
+    """Train (init=scratch) or fine-tune (init=default|PATH) on CSV rows; save to ``out``.
+
+    With ``link`` a pretrained checkpoint reads each target it can through the pretrained
+    column that ranks the rows best (:mod:`searchlab.rlm.transfer`) and fine-tunes only on
+    the targets left.
+    """
     targets = list(targets)
     check_out(out)  # a bad out found after training would lose the model
     chosen = read_rows(data, targets, text_column, space, n=n_train, seed=seed, warn=warn)
     chosen = [chosen[i] for i in np.random.default_rng(seed).permutation(len(chosen))]
-    n_val = int(round(val_fraction * len(chosen)))
-    if val_fraction > 0 and (n_val < MIN_VAL_ROWS or len(chosen) - n_val < MIN_VAL_ROWS):
-        warn(
-            f"{data}: only {len(chosen)} rows, too few rows for early stopping (it needs "
-            f"{MIN_VAL_ROWS} validation rows, val_fraction={val_fraction} gives {n_val}, and "
-            f"{MIN_VAL_ROWS} to train on): all of them train for a fixed number of epochs"
-        )
-        n_val = 0
-    val, train = chosen[:n_val], chosen[n_val:]
     cfg = cfg or TrainConfig()
     if init == "scratch":
         if cfg.min_steps == 0:  # a fresh model needs many updates, however few the rows
@@ -101,22 +99,74 @@ def fit_csv(
         )
     else:
         rlm = RegressionLanguageModel.load(checkpoint_path(init), device=device)
-    log(
-        f"fitting {rlm.name} on {len(train)} rows ({len(val)} for early stopping) of {data}, "
-        f"targets {targets}"
-    )
-    rlm.fit(
-        [r.example(targets) for r in train],
-        [r.example(targets) for r in val],
-        cfg,
-        log=log,
-        source={"data": str(data), "init": init, "seed": seed},
-    )
+    source = {"data": str(data), "init": init, "seed": seed}
+    left = targets
+    if link and init != "scratch":
+        left = _link_targets(rlm, chosen, targets, space, log)
+        source["linked"] = sorted(set(targets) - set(left))
+    if not left:  # every target read through a proxy: the weights stay as they were
+        rlm.card.setdefault("trained_on", []).append({**source, "columns": sorted(targets)})
+    else:
+        n_val = _validation_rows(len(chosen), val_fraction, data, warn)
+        val, train = chosen[:n_val], chosen[n_val:]
+        columns = [targets.index(t) for t in left]
+        log(
+            f"fitting {rlm.name} on {len(train)} rows ({len(val)} for early stopping) of "
+            f"{data}, targets {left}"
+        )
+        rlm.fit(
+            [_only(r, left, columns) for r in train],
+            [_only(r, left, columns) for r in val],
+            cfg,
+            log=log,
+            source=source,
+        )
     # validation rows steered model selection: list them as seen too, so evaluate skips them
     rlm.card["trained_on"][-1]["keys"] = sorted({r.key for r in chosen})
     rlm.save(out)
     log(f"saved checkpoint {out}")
     return rlm
+
+
+def _validation_rows(n: int, val_fraction: float, data: str, warn: Callable[[str], None]) -> int:
+    """Rows held out for early stopping; 0 (with one warning) when too few for it."""
+    n_val = int(round(val_fraction * n))
+    if val_fraction > 0 and (n_val < MIN_VAL_ROWS or n - n_val < MIN_VAL_ROWS):
+        warn(
+            f"{data}: only {n} rows, too few rows for early stopping (it needs "
+            f"{MIN_VAL_ROWS} validation rows, val_fraction={val_fraction} gives {n_val}, and "
+            f"{MIN_VAL_ROWS} to train on): all of them train for a fixed number of epochs"
+        )
+        return 0
+    return n_val
+
+
+def _link_targets(
+    rlm: RegressionLanguageModel,
+    rows: Sequence[Row],
+    targets: list[str],
+    space: Space | None,
+    log: Callable[[str], None],
+) -> list[str]:
+    """Link the targets a pretrained column ranks well; return the targets left to fit."""
+    proxies = proxy_columns(rlm.card, None if space is None else space.name)
+    values = np.array([r.values for r in rows])
+    links = choose_links(rlm, [r.text for r in rows], targets, values, proxies)
+    stored = rlm.card.setdefault("links", {})
+    for target in targets:
+        stored.pop(target, None)  # a target fitted again is read the new way
+        if target in links:
+            ln = links[target]
+            stored[target] = ln.to_dict()
+            log(
+                f"{target}: read through pretrained {ln.proxy} (Kendall tau {ln.tau:.3f} on "
+                f"{ln.n} rows), as {ln.slope:.4g} x {ln.proxy} + {ln.intercept:.4g}"
+            )
+    return [t for t in targets if t not in links]
+
+
+def _only(row: Row, targets: list[str], columns: list[int]) -> Example:
+    return Example(row.text, tuple(targets), tuple(row.values[i] for i in columns))
 
 
 def score(pred: np.ndarray, truth: np.ndarray) -> dict[str, float | int | None]:
@@ -170,13 +220,18 @@ def evaluate_csv(
     )
     if not keep:
         raise DataError(f"{data}: every row was trained on by {rlm.name}; nothing to evaluate")
-    median = rlm.predict([r.text for r in keep], targets, k=k, seed=seed).median()
+    texts = [r.text for r in keep]
+    point = rlm.predict_point(texts, targets)  # deterministic: the median digit by digit
+    low, high = rlm.predict(texts, targets, k=k, seed=seed).interval(0.8)
     truth = np.array([r.values for r in keep])
-    result = {t: score(median[:, j], truth[:, j]) for j, t in enumerate(targets)}
-    log(f"{'target':28} {'kendall':>8} {'spearman':>9} {'mae':>10} {'n':>6}")
+    result = {t: score(point[:, j], truth[:, j]) for j, t in enumerate(targets)}
+    for j, t in enumerate(targets):  # share of true values inside the k samples' 80 % interval
+        inside = (low[:, j] <= truth[:, j]) & (truth[:, j] <= high[:, j])
+        result[t]["coverage80"] = round(float(np.mean(inside)), 4)
+    log(f"{'target':28} {'kendall':>8} {'spearman':>9} {'mae':>10} {'cover80':>8} {'n':>6}")
     for t, s in result.items():
         row = f"{_cell(s['kendall'], 8)} {_cell(s['spearman'], 9)} {_cell(s['mae'], 10)}"
-        log(f"{t:28} {row} {s['n']:6d}")
+        log(f"{t:28} {row} {s['coverage80']:8.3f} {s['n']:6d}")
     summary = {"targets": result, "model": rlm.name, "skipped": len(rows) - len(keep)}
     log(json.dumps(summary, allow_nan=False))  # NaN is not JSON: undefined figures are null
     return summary

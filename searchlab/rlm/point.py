@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from searchlab.rlm.batching import Encoder, bound_options, scoring_chunks
+from searchlab.rlm.batching import Encoder, bound_options, padded_chunks, scoring_chunks
 from searchlab.rlm.decode import allowed_tokens
 from searchlab.rlm.model import RegressionLM, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
@@ -113,3 +113,27 @@ def point_values(
     for _, idx, ids, pad in scoring_chunks(enc, texts, objectives, batch, device):
         out[idx] = quantile_numbers(net, ids, pad, enc.num_tok, len(objectives), q, **options)
     return out
+
+
+def point_values_each(
+    net: RegressionLM,
+    enc: Encoder,
+    texts: Sequence[str],
+    objectives: Sequence[str],
+    q: float = 0.5,
+    batch: int = 256,
+) -> np.ndarray:
+    """[N, n_objectives] q-quantiles, each objective decoded alone (not conditioned on the
+    others), all (text, objective) pairs in one pass of batches: many columns of a few
+    texts cost a few large batches instead of one small batch per column."""
+    net.eval()
+    device = next(net.parameters()).device
+    pairs = [(text, (name,)) for name in objectives for text in texts]
+    lengths = [len(enc.input_ids(text, names)) for text, names in pairs]
+    order = sorted(range(len(pairs)), key=lambda i: lengths[i])
+    flat = np.zeros(len(pairs))
+    for start, stop in padded_chunks([lengths[i] for i in order], batch):
+        idx = order[start:stop]
+        ids, pad = enc.batch([pairs[i] for i in idx])
+        flat[idx] = quantile_numbers(net, ids.to(device), pad.to(device), enc.num_tok, 1, q)[:, 0]
+    return flat.reshape(len(objectives), len(texts)).T

@@ -27,7 +27,7 @@ from searchlab.rlm.checkpoint import CheckpointError, check_state, read_folder, 
 from searchlab.rlm.decode import Density
 from searchlab.rlm.model import RegressionLM, RlmConfig, pick_device
 from searchlab.rlm.numbers import NumberTokenizer
-from searchlab.rlm.point import point_values
+from searchlab.rlm.point import point_values, point_values_each
 from searchlab.rlm.text import TextTokenizer, TokenizerError
 from searchlab.rlm.train import (
     Encoder,
@@ -37,6 +37,7 @@ from searchlab.rlm.train import (
     sample_values,
     train,
 )
+from searchlab.rlm.transfer import decoded_names, map_decoded
 
 
 class RegressionLanguageModel:
@@ -172,18 +173,23 @@ class RegressionLanguageModel:
         """k samples per text of each objective, decoded jointly in the order given.
 
         ``bounds`` maps objectives to a positive magnitude: their samples are non-negative
-        and below the power of ten above it (rare wild exponents cannot appear).
+        and below the power of ten above it (rare wild exponents cannot appear). An objective
+        linked to a proxy (model card ``links``, :mod:`searchlab.rlm.transfer`) is decoded
+        as its proxy and mapped to its own units.
         """
         objectives = tuple(objectives)
         if not objectives:
             raise ValueError("predict needs at least one objective")
         self.encoder.warm(texts)
-        per_objective = None if not bounds else [bounds.get(o) for o in objectives]
+        links = self.card.get("links", {})
+        names, index = decoded_names(objectives, links)
+        per_objective = None if not bounds else [bounds.get(n) for n in names]
         samples = sample_values(
-            self.net, self.encoder, texts, objectives, k, temperature, seed, batch_size,
+            self.net, self.encoder, texts, names, k, temperature, seed, batch_size,
             use_cache, per_objective,
         )  # fmt: skip
-        return Density(list(objectives), samples)
+        rng = np.random.default_rng([seed, 1])  # the links' errors, seeded like the digits
+        return Density(list(objectives), map_decoded(samples, objectives, index, links, rng))
 
     def predict_point(
         self,
@@ -199,8 +205,19 @@ class RegressionLanguageModel:
         if not objectives:
             raise ValueError("predict_point needs at least one objective")
         self.encoder.warm(texts)
-        per_objective = None if not bounds else [bounds.get(o) for o in objectives]
-        return point_values(self.net, self.encoder, texts, objectives, q, batch_size, per_objective)
+        links = self.card.get("links", {})
+        names, index = decoded_names(objectives, links)
+        per_objective = None if not bounds else [bounds.get(n) for n in names]
+        points = point_values(self.net, self.encoder, texts, names, q, batch_size, per_objective)
+        return map_decoded(points, objectives, index, links)
+
+    def predict_point_each(
+        self, texts: Sequence[str], objectives: Sequence[str], q: float = 0.5
+    ) -> np.ndarray:
+        """[N, n_objectives] q-quantiles of each objective asked alone, in one batched pass
+        (the objectives' own columns, never links: what choosing a proxy compares)."""
+        self.encoder.warm(texts)
+        return point_values_each(self.net, self.encoder, texts, list(objectives), q)
 
     def seen_keys(self, column: str | None = None) -> set[str]:
         """Candidate keys the model trained on (for one column, or any)."""
