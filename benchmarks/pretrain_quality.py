@@ -49,10 +49,14 @@ def measure(model: str, columns: list[str] | None, log=print) -> list[dict]:
     rlm = RegressionLanguageModel.load(folder)
     records = []
     held_out = rlm.card["held_out"]
-    for group in rlm.card["trained_on"]:
-        space_name = group.get("space")
-        if space_name not in held_out:
-            continue
+    # a checkpoint continued from another lists each space once per pretraining run
+    groups: dict[str, dict] = {}
+    for g in rlm.card["trained_on"]:
+        if g.get("space") in held_out:
+            merged = groups.setdefault(g["space"], {"space": g["space"], "columns": [], "keys": []})
+            merged["columns"] += [c for c in g["columns"] if c not in merged["columns"]]
+            merged["keys"] = sorted(set(merged["keys"]) | set(g["keys"]))
+    for space_name, group in groups.items():
         space = load_space(space_name)
         table = space.benchmark()
         candidates = table.candidates()

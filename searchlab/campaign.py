@@ -212,7 +212,8 @@ class Campaign:
         model = self.surrogate.name if use_model else None
         scored = []
         if samples is not None:
-            scored = [self._scored_entry(c, samples, i) for i, c in enumerate(pool)]
+            points = self._points(pool, samples)
+            scored = [self._scored_entry(c, samples, points[i], i) for i, c in enumerate(pool)]
         return pool, chosen, scored, model
 
     # ----- pieces -----------------------------------------------------------------------------
@@ -231,16 +232,31 @@ class Campaign:
             out[:, :, names.index(name)] = np.asarray(vals, dtype=float)[:, None]
         return out
 
+    def _points(self, pool: Sequence[Candidate], samples: np.ndarray) -> np.ndarray:
+        """[N, M] the point value stored as predicted: the surrogate's own point prediction
+        where it has one (deterministic: the median of 8 samples is noisy enough to scramble
+        the ranking of close candidates), else the samples' median."""
+        out = np.median(samples, axis=1)
+        expensive = self.objectives.expensive
+        point = getattr(self.surrogate, "predict_point", None)
+        if expensive and point is not None:
+            pred = point(pool, expensive)
+            for j, name in enumerate(expensive):
+                out[:, self.objectives.names.index(name)] = pred[:, j]
+        return out
+
     def _cheap(self, cand: Candidate, name: str) -> float:
         return float(self.space.params(cand) if name == "params" else self.space.flops(cand))
 
-    def _scored_entry(self, cand: Candidate, samples: np.ndarray, i: int) -> dict[str, Any]:
+    def _scored_entry(
+        self, cand: Candidate, samples: np.ndarray, point: np.ndarray, i: int
+    ) -> dict[str, Any]:
         names = self.objectives.names
         lo, hi = np.quantile(samples[i], [0.1, 0.9], axis=0)
         return {
             "key": cand.key,
             "genotype": cand.genotype_json(),
-            "predicted": dict(zip(names, np.median(samples[i], axis=0).round(6).tolist())),
+            "predicted": dict(zip(names, np.round(point, 6).tolist())),
             "spread": dict(zip(names, samples[i].std(axis=0).round(6).tolist())),
             "interval": {
                 n: [round(float(a), 6), round(float(b), 6)] for n, a, b in zip(names, lo, hi)

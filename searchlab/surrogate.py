@@ -102,6 +102,17 @@ class RlmSurrogate:
         )
         return density.samples
 
+    def predict_point(
+        self, candidates: Sequence[Candidate], objectives: Sequence[str]
+    ) -> np.ndarray:
+        """[N, M] deterministic point predictions (the median read digit by digit)."""
+        if not candidates:
+            return np.zeros((0, len(objectives)))
+        bounds = self.bounds if self.bound_samples else None
+        return self.model.predict_point(
+            [c.text for c in candidates], list(objectives), bounds=bounds
+        )
+
     def update(
         self,
         candidates: Sequence[Candidate],

@@ -123,7 +123,7 @@ def test_searchlab_fit_reads_an_export(run, tmp_path, text_column, space):
     model = tmp_path / "model"
     code, printed, err = cli(
         "fit", f"data={data}", f"targets=[{OBJS[1]}]", f"text_column={text_column}", space,
-        f"out={model}", "train.epochs=1", "train.eval_batch=32", "device=cpu",
+        f"out={model}", "train.epochs=1", "train.eval_batch=32", "device=cpu", "link=false",
     )  # fmt: skip
     assert code == 0, err
     assert "fitting" in printed and "16 rows (4 for early stopping)" in printed

@@ -136,6 +136,13 @@ def test_campaign_surrogate_links_saves_and_restores(tmp_path):
     sur.update(cands[:20], values[:20], names, {"campaign": "t", "verified": 20})
     assert set(sur.model.card["links"]) == set(names)
     assert all((weights[k] == v).all() for k, v in sur.model.net.state_dict().items())
+    # each linked objective is its proxy decoded alone, mapped: the point value stored
+    points = sur.predict_point(cands[20:], names)
+    texts_left = [c.text for c in cands[20:]]
+    for j, name in enumerate(names):
+        link = sur.model.card["links"][name]
+        alone = base.predict_point(texts_left, [link["proxy"]])[:, 0]
+        assert np.allclose(points[:, j], link["slope"] * alone + link["intercept"])
     samples = sur.predict(cands[20:], names, k=4, seed=0)
     assert samples.shape == (20, 4, 2) and 50 < np.median(samples[:, :, 0]) < 100
     sur.save(tmp_path / "ck")

@@ -175,7 +175,7 @@ class RegressionLanguageModel:
         ``bounds`` maps objectives to a positive magnitude: their samples are non-negative
         and below the power of ten above it (rare wild exponents cannot appear). An objective
         linked to a proxy (model card ``links``, :mod:`searchlab.rlm.transfer`) is decoded
-        as its proxy and mapped to its own units.
+        as its proxy, alone, and mapped to its own units.
         """
         objectives = tuple(objectives)
         if not objectives:
@@ -184,10 +184,18 @@ class RegressionLanguageModel:
         links = self.card.get("links", {})
         names, index = decoded_names(objectives, links)
         per_objective = None if not bounds else [bounds.get(n) for n in names]
-        samples = sample_values(
-            self.net, self.encoder, texts, names, k, temperature, seed, batch_size,
-            use_cache, per_objective,
-        )  # fmt: skip
+        groups = _decoding_groups(names, objectives, links)
+        samples = np.concatenate(
+            [
+                sample_values(
+                    self.net, self.encoder, texts, tuple(names[i] for i in group), k,
+                    temperature, seed, batch_size, use_cache,
+                    None if per_objective is None else [per_objective[i] for i in group],
+                )
+                for group in groups
+            ],
+            axis=-1,
+        )[..., np.argsort(np.concatenate(groups))]  # fmt: skip
         rng = np.random.default_rng([seed, 1])  # the links' errors, seeded like the digits
         return Density(list(objectives), map_decoded(samples, objectives, index, links, rng))
 
@@ -208,7 +216,18 @@ class RegressionLanguageModel:
         links = self.card.get("links", {})
         names, index = decoded_names(objectives, links)
         per_objective = None if not bounds else [bounds.get(n) for n in names]
-        points = point_values(self.net, self.encoder, texts, names, q, batch_size, per_objective)
+        groups = _decoding_groups(names, objectives, links)
+        points = np.concatenate(
+            [
+                point_values(
+                    self.net, self.encoder, texts, tuple(names[i] for i in group), q,
+                    batch_size,
+                    None if per_objective is None else [per_objective[i] for i in group],
+                )
+                for group in groups
+            ],
+            axis=1,
+        )[:, np.argsort(np.concatenate(groups))]  # fmt: skip
         return map_decoded(points, objectives, index, links)
 
     def predict_point_each(
@@ -226,3 +245,15 @@ class RegressionLanguageModel:
             if column is None or column in group.get("columns", []):
                 out.update(group.get("keys", []))
         return out
+
+
+def _decoding_groups(
+    names: Sequence[str], objectives: Sequence[str], links: Mapping[str, Any]
+) -> list[list[int]]:
+    """Indices into ``names`` decoded together: all of them jointly, unless an objective is
+    linked; then each alone. Pretraining taught each column alone (its solo examples) far
+    better than after other names: cifar100 decoded first of two ranked held-out cifar10 in a
+    campaign at tau 0.60, alone at 0.77."""
+    if any(o in links for o in objectives):
+        return [[i] for i in range(len(names))]
+    return [list(range(len(names)))]
