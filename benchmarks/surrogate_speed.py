@@ -63,19 +63,19 @@ def batching_speedup(rlm, texts, k, batch, repeats=3):  # noqa: ANN001, ANN201
     """Scoring seconds with padded-token chunks (the default) and with row-count batches only
     (the former batching: a few long texts pad a whole batch), alternating, medians of
     ``repeats`` passes. Returns (chunked seconds, row-batched seconds)."""
-    from searchlab.rlm import train
+    from searchlab.rlm import batching
 
-    budget = train.TOKENS_PER_ROW
+    budget = batching.TOKENS_PER_ROW
     passes = {True: [], False: []}
     try:
         for _ in range(repeats):
             for chunked in (True, False):
-                train.TOKENS_PER_ROW = budget if chunked else 10**9
+                batching.TOKENS_PER_ROW = budget if chunked else 10**9
                 start = time.perf_counter()
                 rlm.predict(texts, ["acc_cifar10_test"], k=k, batch_size=batch)
                 passes[chunked].append(time.perf_counter() - start)
     finally:
-        train.TOKENS_PER_ROW = budget
+        batching.TOKENS_PER_ROW = budget
     return statistics.median(passes[True]), statistics.median(passes[False])
 
 

@@ -177,25 +177,16 @@ class RegressionLanguageModel:
         linked to a proxy (model card ``links``, :mod:`searchlab.rlm.transfer`) is decoded
         as its proxy, alone, and mapped to its own units.
         """
-        objectives = tuple(objectives)
         if not objectives:
             raise ValueError("predict needs at least one objective")
-        self.encoder.warm(texts)
-        links = self.card.get("links", {})
-        names, index = decoded_names(objectives, links)
-        per_objective = None if not bounds else [bounds.get(n) for n in names]
-        groups = _decoding_groups(names, objectives, links)
-        samples = np.concatenate(
-            [
-                sample_values(
-                    self.net, self.encoder, texts, tuple(names[i] for i in group), k,
-                    temperature, seed, batch_size, use_cache,
-                    None if per_objective is None else [per_objective[i] for i in group],
-                )
-                for group in groups
-            ],
-            axis=-1,
-        )[..., np.argsort(np.concatenate(groups))]  # fmt: skip
+
+        def draw(names: tuple[str, ...], limits: list[float | None] | None) -> np.ndarray:
+            return sample_values(
+                self.net, self.encoder, texts, names, k, temperature, seed, batch_size,
+                use_cache, limits,
+            )  # fmt: skip
+
+        samples, index, links = self._decode(texts, objectives, bounds, draw)
         rng = np.random.default_rng([seed, 1])  # the links' errors, seeded like the digits
         return Density(list(objectives), map_decoded(samples, objectives, index, links, rng))
 
@@ -209,26 +200,38 @@ class RegressionLanguageModel:
     ) -> np.ndarray:
         """[N, n_objectives] deterministic q-quantiles of the decoder's digit distribution
         (see :mod:`searchlab.rlm.point`): the point value that ranks."""
-        objectives = tuple(objectives)
         if not objectives:
             raise ValueError("predict_point needs at least one objective")
+
+        def read(names: tuple[str, ...], limits: list[float | None] | None) -> np.ndarray:
+            return point_values(self.net, self.encoder, texts, names, q, batch_size, limits)
+
+        points, index, links = self._decode(texts, objectives, bounds, read)
+        return map_decoded(points, objectives, index, links)
+
+    def _decode(
+        self,
+        texts: Sequence[str],
+        objectives: Sequence[str],
+        bounds: Mapping[str, float] | None,
+        decode: Callable[[tuple[str, ...], list[float | None] | None], np.ndarray],
+    ) -> tuple[np.ndarray, list[int], dict[str, Any]]:
+        """Run ``decode(names, bounds)`` on what ``objectives`` need (a linked one as its
+        proxy; see :func:`_decoding_groups`); return the decoded values [..., n_decoded], each
+        objective's index among them and the links that map them."""
         self.encoder.warm(texts)
         links = self.card.get("links", {})
-        names, index = decoded_names(objectives, links)
-        per_objective = None if not bounds else [bounds.get(n) for n in names]
+        names, index = decoded_names(tuple(objectives), links)
         groups = _decoding_groups(names, objectives, links)
-        points = np.concatenate(
-            [
-                point_values(
-                    self.net, self.encoder, texts, tuple(names[i] for i in group), q,
-                    batch_size,
-                    None if per_objective is None else [per_objective[i] for i in group],
-                )
-                for group in groups
-            ],
-            axis=1,
-        )[:, np.argsort(np.concatenate(groups))]  # fmt: skip
-        return map_decoded(points, objectives, index, links)
+        parts = [
+            decode(
+                tuple(names[i] for i in group),
+                None if not bounds else [bounds.get(names[i]) for i in group],
+            )
+            for group in groups
+        ]
+        order = np.argsort(np.concatenate(groups))  # back to the order of ``names``
+        return np.concatenate(parts, axis=-1)[..., order], index, links
 
     def predict_point_each(
         self, texts: Sequence[str], objectives: Sequence[str], q: float = 0.5
