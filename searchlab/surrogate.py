@@ -140,7 +140,6 @@ class RlmSurrogate:
             left = self._link(candidates, examples, objectives, source)
         if not left:
             return
-        columns = [list(objectives).index(o) for o in left]
         cfg = TrainConfig(
             epochs=1,
             batch_size=self.finetune_batch,
@@ -149,9 +148,7 @@ class RlmSurrogate:
             min_steps=self.finetune_steps,
             seed=self.seed + len(examples),
         )
-        examples = [
-            Example(ex.text, tuple(left), tuple(ex.values[i] for i in columns)) for ex in examples
-        ]
+        examples = [ex.only(left) for ex in examples]
         self.model.fit(examples, (), cfg, log=lambda s: None, source=dict(source))
         self._proxy_points.clear()  # new weights: the proxies' predictions change
 
@@ -163,7 +160,7 @@ class RlmSurrogate:
         source: Mapping[str, Any],
     ) -> list[str]:
         """Link the objectives a pretrained column ranks; return those left to fine-tune."""
-        from searchlab.rlm.transfer import choose_links, proxy_columns
+        from searchlab.rlm.transfer import choose_links, proxy_columns, store_links
 
         space = candidates[0].space if candidates else None
         links = choose_links(
@@ -174,11 +171,7 @@ class RlmSurrogate:
             proxy_columns(self.model.card, space),
             cache=self._proxy_points,
         )
-        stored = self.model.card.setdefault("links", {})
-        for name in objectives:
-            stored.pop(name, None)
-            if name in links:
-                stored[name] = links[name].to_dict()
+        store_links(self.model.card, objectives, links)
         if links:  # the labels chose the links: list them as seen, as a fine-tune would
             self.model.card.setdefault("trained_on", []).append(
                 {

@@ -100,6 +100,15 @@ def evaluate(root: Path, model: str) -> str:
                "targets=[lat_ms_x]", "text_column=arch_str", "space=nb201")  # fmt: skip
 
 
+def evaluate_edited(root: Path, name: str, file: str, old: str, new: str) -> str:
+    """Evaluate with a copy of the bundled checkpoint whose ``file`` had ``old`` made ``new``."""
+    copy = root.parent / name
+    shutil.copytree(Path(__file__).parents[1] / "searchlab" / "checkpoints" / "default", copy,
+                    dirs_exist_ok=True)  # fmt: skip
+    (copy / file).write_text((copy / file).read_text().replace(old, new))
+    return evaluate(root, f"../{name}")
+
+
 def raising_mutate(root: Path) -> None:
     """A space plugin whose mutate raises, driving the stored campaign further."""
     from searchlab.campaign import Campaign, CampaignSettings
@@ -282,35 +291,13 @@ CASES = {
         ["k must be at least 1, got 0"],
     ),
     "checkpoint whose number format was edited": (
-        lambda r: [
-            shutil.copytree(
-                Path(__file__).parents[1] / "searchlab" / "checkpoints" / "default",
-                r.parent / "numbers",
-                dirs_exist_ok=True,
-            ),
-            (r.parent / "numbers" / "config.json").write_text(
-                (r.parent / "numbers" / "config.json")
-                .read_text()
-                .replace('"digits": 4', '"digits": 3')
-            ),
-            evaluate(r, "../numbers"),
-        ][-1],
+        lambda r: evaluate_edited(r, "numbers", "config.json", '"digits": 4', '"digits": 3'),
         ["numbers/config.json", "number format", "does not match the fingerprint"],
     ),
     "checkpoint with another model's tokenizer": (
-        lambda r: [
-            shutil.copytree(
-                Path(__file__).parents[1] / "searchlab" / "checkpoints" / "default",
-                r.parent / "swapped",
-                dirs_exist_ok=True,
-            ),
-            (r.parent / "swapped" / "tokenizer.json").write_text(
-                (r.parent / "swapped" / "tokenizer.json")
-                .read_text()
-                .replace('"e1":300,"32":301', '"e1":301,"32":300')
-            ),
-            evaluate(r, "../swapped"),
-        ][-1],
+        lambda r: evaluate_edited(
+            r, "swapped", "tokenizer.json", '"e1":300,"32":301', '"e1":301,"32":300'
+        ),
         ["swapped/tokenizer.json", "does not match the fingerprint"],
     ),
     "fit out= an existing file": (

@@ -121,9 +121,19 @@ def scoring_chunks(
     device: torch.device,
 ) -> Iterator[tuple[int, list[int], torch.Tensor, torch.Tensor]]:
     """(start, row indices, ids, pad) of each scoring chunk, shortest inputs first."""
-    lengths = [len(enc.input_ids(text, objectives)) for text in texts]
-    order = sorted(range(len(texts)), key=lambda i: lengths[i])
+    return pair_chunks(enc, [(text, objectives) for text in texts], batch, device)
+
+
+def pair_chunks(
+    enc: Encoder,
+    pairs: Sequence[tuple[str, tuple[str, ...]]],
+    batch: int,
+    device: torch.device,
+) -> Iterator[tuple[int, list[int], torch.Tensor, torch.Tensor]]:
+    """:func:`scoring_chunks` of (text, objectives) pairs, each with its own objectives."""
+    lengths = [len(enc.input_ids(text, names)) for text, names in pairs]
+    order = sorted(range(len(pairs)), key=lambda i: lengths[i])
     for start, stop in padded_chunks([lengths[i] for i in order], batch):
         idx = order[start:stop]
-        ids, pad = enc.batch([(texts[i], objectives) for i in idx])
+        ids, pad = enc.batch([pairs[i] for i in idx])
         yield start, idx, ids.to(device), pad.to(device)

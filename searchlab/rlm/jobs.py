@@ -23,8 +23,8 @@ from searchlab.rlm.checkpoint import CheckpointError
 from searchlab.rlm.data import DataError, Row, read_rows, warn_stderr
 from searchlab.rlm.pretrain import tokenizer_corpus
 from searchlab.rlm.surrogate import RegressionLanguageModel
-from searchlab.rlm.train import Example, TrainConfig
-from searchlab.rlm.transfer import choose_links, proxy_columns
+from searchlab.rlm.train import TrainConfig
+from searchlab.rlm.transfer import choose_links, proxy_columns, store_links
 from searchlab.space import Space
 
 BUNDLED = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -109,14 +109,13 @@ def fit_csv(
     else:
         n_val = _validation_rows(len(chosen), val_fraction, data, warn)
         val, train = chosen[:n_val], chosen[n_val:]
-        columns = [targets.index(t) for t in left]
         log(
             f"fitting {rlm.name} on {len(train)} rows ({len(val)} for early stopping) of "
             f"{data}, targets {left}"
         )
         rlm.fit(
-            [_only(r, left, columns) for r in train],
-            [_only(r, left, columns) for r in val],
+            [r.example(targets).only(left) for r in train],
+            [r.example(targets).only(left) for r in val],
             cfg,
             log=log,
             source=source,
@@ -152,21 +151,13 @@ def _link_targets(
     proxies = proxy_columns(rlm.card, None if space is None else space.name)
     values = np.array([r.values for r in rows])
     links = choose_links(rlm, [r.text for r in rows], targets, values, proxies)
-    stored = rlm.card.setdefault("links", {})
-    for target in targets:
-        stored.pop(target, None)  # a target fitted again is read the new way
-        if target in links:
-            ln = links[target]
-            stored[target] = ln.to_dict()
-            log(
-                f"{target}: read through pretrained {ln.proxy} (Kendall tau {ln.tau:.3f} on "
-                f"{ln.n} rows), as {ln.slope:.4g} x {ln.proxy} + {ln.intercept:.4g}"
-            )
+    store_links(rlm.card, targets, links)
+    for ln in links.values():
+        log(
+            f"{ln.target}: read through pretrained {ln.proxy} (Kendall tau {ln.tau:.3f} on "
+            f"{ln.n} rows), as {ln.slope:.4g} x {ln.proxy} + {ln.intercept:.4g}"
+        )
     return [t for t in targets if t not in links]
-
-
-def _only(row: Row, targets: list[str], columns: list[int]) -> Example:
-    return Example(row.text, tuple(targets), tuple(row.values[i] for i in columns))
 
 
 def score(pred: np.ndarray, truth: np.ndarray) -> dict[str, float | int | None]:

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from searchlab.rlm.batching import Encoder, bound_options, padded_chunks, scoring_chunks
+from searchlab.rlm.batching import Encoder, bound_options, pair_chunks, scoring_chunks
 from searchlab.rlm.decode import allowed_tokens
 from searchlab.rlm.model import RegressionLM, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
@@ -129,11 +129,7 @@ def point_values_each(
     net.eval()
     device = next(net.parameters()).device
     pairs = [(text, (name,)) for name in objectives for text in texts]
-    lengths = [len(enc.input_ids(text, names)) for text, names in pairs]
-    order = sorted(range(len(pairs)), key=lambda i: lengths[i])
     flat = np.zeros(len(pairs))
-    for start, stop in padded_chunks([lengths[i] for i in order], batch):
-        idx = order[start:stop]
-        ids, pad = enc.batch([pairs[i] for i in idx])
-        flat[idx] = quantile_numbers(net, ids.to(device), pad.to(device), enc.num_tok, 1, q)[:, 0]
+    for _, idx, ids, pad in pair_chunks(enc, pairs, batch, device):
+        flat[idx] = quantile_numbers(net, ids, pad, enc.num_tok, 1, q)[:, 0]
     return flat.reshape(len(objectives), len(texts)).T

@@ -47,6 +47,14 @@ class Example:
             if not math.isfinite(value):
                 raise ValueError(f"objective {name!r} has non-finite value {value!r}")
 
+    def only(self, objectives: Sequence[str]) -> Example:
+        """The same text with only ``objectives`` (a subset, in the order given)."""
+        return Example(
+            self.text,
+            tuple(objectives),
+            tuple(self.values[self.objectives.index(o)] for o in objectives),
+        )
+
 
 @dataclass
 class TrainResult:

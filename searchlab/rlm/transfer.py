@@ -170,3 +170,15 @@ def map_decoded(
                 values = values + rng.normal(0.0, link["residual"], size=values.shape)
         out[..., j] = values
     return out
+
+
+def store_links(
+    card: dict[str, Any], targets: Sequence[str], links: Mapping[str, ProxyLink]
+) -> None:
+    """Record ``links`` in a model card; a target among ``targets`` without a link loses an
+    older one (it is fitted again, and read the new way)."""
+    stored = card.setdefault("links", {})
+    for target in targets:
+        stored.pop(target, None)
+        if target in links:
+            stored[target] = links[target].to_dict()
