@@ -158,7 +158,7 @@ def main() -> None:
                             "method": method,
                             "spearman": rho,
                             "kendall": tau,
-                            "proxy": linked[column].proxy if column in linked else None,
+                            "proxy": list(linked[column].proxies) if column in linked else None,
                             "seconds": time.perf_counter() - start,
                             "machine": machine(),
                         }

@@ -46,9 +46,9 @@ def test_the_column_that_ranks_best_is_chosen_and_mapped_to_the_target_scale():
     cache: dict = {}
     links = choose_links(model, texts, ["y"], values, ["noise", "good"], cache=cache)
     link = links["y"]
-    assert link.proxy == "good" and link.tau > 0.9 and link.n == 20
+    assert link.proxies == ("good",) and link.tau > 0.9 and link.n == 20
     assert np.allclose(link.apply([2.0 * 3 + 1.0]), [3.0], atol=0.05)  # back in target units
-    assert link.slope > 0 and link.residual < 0.1
+    assert link.weights[0] > 0 and link.residual < 0.1
     # linking again after more values predicts only the new texts
     asked = model.asked
     choose_links(model, texts, ["y"], values, ["noise", "good"], cache=cache)
@@ -67,13 +67,41 @@ def test_no_link_when_no_column_ranks_the_target_or_too_few_rows():
     assert ("y" in links) == (tau >= MIN_TAU)
 
 
-def test_two_objectives_linked_to_one_proxy_decode_it_once():
-    links = {"a": {"proxy": "p", "slope": 2.0, "intercept": 1.0, "residual": 0.0}}
-    links["b"] = {**links["a"], "slope": 1.0, "intercept": 0.0}
+def test_columns_of_the_targets_kind_are_blended_when_each_sees_part_of_it():
+    rng = np.random.default_rng(0)
+    halves = rng.normal(size=(40, 2))
+    texts = [f"t{i}" for i in range(40)]
+
+    class TwoHalves(FakeModel):
+        def __init__(self) -> None:
+            self.card, self.asked = {}, 0
+            self.table = {
+                t: {"lat_a": u, "lat_b": v, "acc_c": u + v + 0.1 * rng.normal()}
+                for t, (u, v) in zip(texts, halves)
+            }
+
+    values = halves.sum(axis=1, keepdims=True)
+    proxies = ["lat_a", "lat_b", "acc_c"]
+    # a latency-like target blends the latency-like columns, though acc_c alone ranks it
+    # better: each half alone ranks it at tau ~0.5, the blend at > 0.9
+    link = choose_links(TwoHalves(), texts, ["lat_y"], values, proxies)["lat_y"]
+    assert set(link.proxies) == {"lat_a", "lat_b"} and min(link.weights) > 0
+    alone = max(kendalltau(values[:, 0], halves[:, j]).statistic for j in range(2))
+    assert link.tau > 0.9 > 0.6 > alone
+    x = halves[:, [("lat_a", "lat_b").index(p) for p in link.proxies]]
+    assert np.abs(link.apply(x) - values[:, 0]).max() < 0.5  # in the target's units
+    # an accuracy-like target reads the accuracy-like column
+    link = choose_links(TwoHalves(), texts, ["acc_y"], values, proxies)["acc_y"]
+    assert link.proxies == ("acc_c",) and link.tau > 0.9
+
+
+def test_objectives_read_their_proxies_each_decoded_once():
+    links = {"a": {"proxies": ["p", "q"], "weights": [2.0, 1.0], "intercept": 1.0}}
+    links["b"] = {"proxy": "p", "slope": 1.0, "intercept": 0.0, "residual": 0.0}  # older card
     names, index = decoded_names(["a", "c", "b"], links)
-    assert names == ("p", "c") and index == [0, 1, 0]
-    out = map_decoded(np.array([[3.0, 5.0]]), ["a", "c", "b"], index, links)
-    assert out.tolist() == [[7.0, 5.0, 3.0]]
+    assert names == ("p", "q", "c") and index == [[0, 1], [2], [0]]
+    out = map_decoded(np.array([[3.0, 4.0, 5.0]]), ["a", "c", "b"], index, links)
+    assert out.tolist() == [[11.0, 5.0, 3.0]]
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +138,7 @@ def test_fit_links_cifar10_and_keeps_the_pretrained_column(linked):
     assert not any("too few rows" in line for line in lines)  # no early stopping was needed
     card = json.loads((out / "model_card.json").read_text())
     link = card["links"]["acc_cifar10_test"]
-    assert link["proxy"] in {"acc_cifar100_test", "acc_imagenet16_120_test"}
+    assert set(link["proxies"]) <= {"acc_cifar100_test", "acc_imagenet16_120_test"}
     assert set(card["trained_on"][-1]["keys"]) and card["trained_on"][-1]["linked"]
     base, table, texts, rows = _held_out()
     fitted = RegressionLanguageModel.load(out, device="cpu")
@@ -141,8 +169,8 @@ def test_campaign_surrogate_links_saves_and_restores(tmp_path):
     texts_left = [c.text for c in cands[20:]]
     for j, name in enumerate(names):
         link = sur.model.card["links"][name]
-        alone = base.predict_point(texts_left, [link["proxy"]])[:, 0]
-        assert np.allclose(points[:, j], link["slope"] * alone + link["intercept"])
+        alone = np.stack([base.predict_point(texts_left, [p])[:, 0] for p in link["proxies"]], 1)
+        assert np.allclose(points[:, j], alone @ np.array(link["weights"]) + link["intercept"])
     samples = sur.predict(cands[20:], names, k=4, seed=0)
     assert samples.shape == (20, 4, 2) and 50 < np.median(samples[:, :, 0]) < 100
     sur.save(tmp_path / "ck")

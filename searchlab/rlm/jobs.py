@@ -154,8 +154,8 @@ def _link_targets(
     store_links(rlm.card, targets, links)
     for ln in links.values():
         log(
-            f"{ln.target}: read through pretrained {ln.proxy} (Kendall tau {ln.tau:.3f} on "
-            f"{ln.n} rows), as {ln.slope:.4g} x {ln.proxy} + {ln.intercept:.4g}"
+            f"{ln.target}: read through pretrained {', '.join(ln.proxies)} (Kendall tau "
+            f"{ln.tau:.3f} on {ln.n} rows), as {ln.describe()}"
         )
     return [t for t in targets if t not in links]
 
