@@ -7,7 +7,7 @@ terminal (from Python, ``logging.basicConfig(level=logging.INFO)`` shows it). A 
 gives the evaluations so far against the budget, the best verified feasible value of each
 objective, the hypervolume (several objectives), the surrogate's Kendall tau and 80 %
 interval coverage on the values it predicted *before* they were verified (since its last
-fine-tuning), and the seconds spent fine-tuning. The same figures are stored with the round
+update), and the seconds spent updating it (linking, or fine-tuning). The same figures are stored with the round
 (``store.rounds()[i]["log"]``) and listed under ``rounds`` in ``summary.json``.
 
 Example:
@@ -18,7 +18,7 @@ Example:
     ...                surrogate="m", finetune_seconds=12.34, seconds=60.0)
     >>> print(log.line())  # doctest: +NORMALIZE_WHITESPACE
     round 2: 30/100 verified; best acc 93.52; surrogate m on 10 values predicted before
-    verification: tau 0.41, 80 % interval coverage 0.80; fine-tuning 12.3 s, round 60.0 s
+    verification: tau 0.41, 80 % interval coverage 0.80; surrogate update 12.3 s, round 60.0 s
     >>> log.health_brief()
     'tau 0.41  cover80 0.80'
 """
@@ -56,7 +56,7 @@ class RoundLog:
     hypervolume: float | None = None  #: of the verified feasible front (several objectives)
     surrogate: str | None = None  #: the surrogate's model after the round (None: none used)
     health_on: int = 0  #: verified values that tau and coverage are measured on
-    finetune_seconds: float = 0.0  #: spent fine-tuning the surrogate in this round
+    finetune_seconds: float = 0.0  #: spent updating the surrogate (links, fine-tuning) this round
 
     def line(self) -> str:
         """The round's log line."""
@@ -69,7 +69,7 @@ class RoundLog:
         if self.hypervolume is not None:
             parts.append(f"hypervolume {_num(self.hypervolume)}")
         parts.append(self._health())
-        parts.append(f"fine-tuning {self.finetune_seconds:.1f} s, round {self.seconds:.1f} s")
+        parts.append(f"surrogate update {self.finetune_seconds:.1f} s, round {self.seconds:.1f} s")
         return "; ".join(parts)
 
     def health_brief(self) -> str:

@@ -55,7 +55,7 @@ def maybe_finetune(c: Any) -> float:
         {"campaign": c.store.study.study_name, "verified": len(verified)},
     )
     if c.run_dir is not None:
-        folder = c.run_dir / "surrogate" / f"finetuned-{len(verified):05d}"
+        folder = c.run_dir / "surrogate" / f"updated-{len(verified):05d}"
         previous = c.store.state(state_key(c, "checkpoint"))
         c.surrogate.save(folder)
         c.store.set_state(state_key(c, "checkpoint"), str(folder))

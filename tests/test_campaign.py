@@ -230,18 +230,18 @@ def test_rlm_surrogate_round_records_predictions_and_health(space, tmp_path):
     result = c.run(budget=15)
     assert result.verified == 15
     rounds = store.rounds()
-    assert rounds[0]["model"] is None and rounds[1]["model"].startswith("finetuned-00005@")
+    assert rounds[0]["model"] is None and rounds[1]["model"].startswith("updated-00005@")
     predicted = [r for r in store.verified() if r.predicted]
     assert len(predicted) == 10  # the first 5 were chosen without the model
     for r in predicted:
-        assert set(r.predicted) == set(OBJS) and r.model.startswith("finetuned-")
+        assert set(r.predicted) == set(OBJS) and r.model.startswith("updated-")
         lo, hi = r.interval["lat_ms_hwnb_pixel3"]
         # the stored prediction is the point prediction (deterministic), not a sample median:
         # with 4 samples it may fall outside their 10-90 % range, never outside the plausible
         assert lo <= hi and 0 < r.predicted["lat_ms_hwnb_pixel3"] < 10 * hi
     assert len(rounds[1]["scored"]) == 40
     assert store.state("finetuned_on") == 10
-    assert sorted(p.name for p in (tmp_path / "run" / "surrogate").iterdir()) == ["finetuned-00010"]
+    assert sorted(p.name for p in (tmp_path / "run" / "surrogate").iterdir()) == ["updated-00010"]
     tau, cover = c.health()
     assert set(cover) == set(OBJS) and all(0 <= v <= 1 for v in cover.values())
     assert np.isfinite(list(tau.values())).all()
@@ -251,7 +251,7 @@ def test_rlm_surrogate_round_records_predictions_and_health(space, tmp_path):
     scored = np.array([[e["interval"][n][1] for n in OBJS] for e in rounds[-1]["scored"]])
     assert (scored < 10 ** np.ceil(np.log10([10 * top[n] for n in OBJS]))).all()
     again = RlmSurrogate("default", device="cpu")
-    again.load(tmp_path / "run" / "surrogate" / "finetuned-00010")
+    again.load(tmp_path / "run" / "surrogate" / "updated-00010")
     assert again.bounds == surrogate.bounds
 
 
@@ -280,7 +280,7 @@ def oracle_campaign(space, tmp_path, objectives=OBJS):
 
 ROUND_LINE = re.compile(
     r"round (\d+): (\d+)/15 verified; best acc_cifar10_test [\d.]+, lat_ms_hwnb_pixel3 [\d.]+; "
-    r"hypervolume [\d.]+; (.*); fine-tuning ([\d.]+) s, round [\d.]+ s$"
+    r"hypervolume [\d.]+; (.*); surrogate update ([\d.]+) s, round [\d.]+ s$"
 )
 
 
@@ -323,7 +323,7 @@ def test_one_objective_logs_no_hypervolume_and_no_surrogate_says_so(space, tmp_p
     lines = [r.getMessage() for r in caplog.records if r.name == "searchlab.campaign"]
     best = max(r.values["acc_cifar10_test"] for r in store.verified())
     assert lines[-1].startswith(f"round 1: 10/10 verified; best acc_cifar10_test {best:.4g}; ")
-    assert "hypervolume" not in lines[-1] and "; no surrogate; fine-tuning 0.0 s" in lines[-1]
+    assert "hypervolume" not in lines[-1] and "; no surrogate; surrogate update 0.0 s" in lines[-1]
     assert store.rounds()[-1]["log"]["hypervolume"] is None
 
 
@@ -336,7 +336,7 @@ def test_run_logs_to_the_run_folder_and_summary_lists_the_rounds(tmp_path, monke
     assert "campaign logged starting: space nb201, strategy rea, surrogate none" in log
     assert f"run folder {run}" in log
     assert "round 0: 5/10 verified;" in log and "round 1: 10/10 verified;" in log
-    assert log.count("; no surrogate; fine-tuning 0.0 s") == 2
+    assert log.count("; no surrogate; surrogate update 0.0 s") == 2
     info = json.loads((run / "summary.json").read_text())
     assert [r["round"] for r in info["rounds"]] == [0, 1]
     assert info["rounds"][-1]["best"] == info["best"]
