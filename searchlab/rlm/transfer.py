@@ -80,9 +80,14 @@ class ProxyLink:
         return np.asarray(values, dtype=float) @ np.asarray(self.weights) + self.intercept
 
     def describe(self) -> str:
-        """The link as a formula, e.g. ``0.41 x acc_cifar100_test + 48.2``."""
+        """The link as a formula, e.g. ``0.41 x acc_cifar100_test + 48.2``.
+
+        >>> ProxyLink("lat_a", ("lat_b",), (2.0,), -1.5, 0.1, 0.9, 10).describe()
+        '2 x lat_b - 1.5'
+        """
         terms = " + ".join(f"{w:.4g} x {p}" for p, w in zip(self.proxies, self.weights))
-        return f"{terms} + {self.intercept:.4g}"
+        sign = "-" if self.intercept < 0 else "+"
+        return f"{terms} {sign} {abs(self.intercept):.4g}"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (stored in the model card under ``links``)."""
