@@ -88,7 +88,7 @@ class FitConfig(CsvData):
     init: str = "default"
     out: str = MISSING
     val_fraction: float = 0.2
-    link: bool = True  # read a target through the pretrained column ranking it best
+    link: bool = True  # read a target through pretrained columns that rank it
     vocab_size: int = 4096
     model: NetSizes = field(default_factory=NetSizes)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -122,7 +122,8 @@ class SurrogateConfig:
     finetune_lr: float = 5e-4
     finetune_batch: int = 16
     bound_samples: bool = True  #: no sample beyond a power of ten above 10x the largest verified
-    link: bool = True  #: read objectives through the pretrained column ranking them best
+    link: bool = True  #: read objectives through pretrained columns that rank them
+    link_proxies: int = 2  #: the most pretrained columns a link blends (a decoding pass each)
 
 
 @dataclass

@@ -7,8 +7,9 @@ terminal (from Python, ``logging.basicConfig(level=logging.INFO)`` shows it). A 
 gives the evaluations so far against the budget, the best verified feasible value of each
 objective, the hypervolume (several objectives), the surrogate's Kendall tau and 80 %
 interval coverage on the values it predicted *before* they were verified (since its last
-update), and the seconds spent updating it (linking, or fine-tuning). The same figures are stored with the round
-(``store.rounds()[i]["log"]``) and listed under ``rounds`` in ``summary.json``.
+update), and the seconds spent updating it (linking, or fine-tuning). The same figures are
+stored with the round (``store.rounds()[i]["log"]``) and listed under ``rounds`` in
+``summary.json``.
 
 Example:
     >>> from searchlab.round_log import RoundLog

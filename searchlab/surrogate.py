@@ -51,6 +51,7 @@ class RlmSurrogate:
         seed: int = 0,
         bound_samples: bool = True,
         link: bool = True,
+        link_proxies: int = 2,
     ) -> None:
         from searchlab.rlm.checkpoint import checkpoint_id
         from searchlab.rlm.jobs import checkpoint_path
@@ -66,8 +67,16 @@ class RlmSurrogate:
         self.bounds: dict[str, float] = {}
         self.bound_samples = bool(bound_samples)
         self.link = bool(link)
+        if isinstance(link_proxies, bool) or not isinstance(link_proxies, int) or link_proxies < 1:
+            raise SurrogateError(
+                f"surrogate.link_proxies must be a whole number of at least 1, got {link_proxies!r}"
+            )
+        #: the most pretrained columns a link blends: each costs a decoding pass per round
+        self.link_proxies = link_proxies
         #: (text, column) -> point prediction under the current weights, for linking again
         self._proxy_points: dict[tuple[str, str], float] = {}
+        #: (candidate keys, objectives) -> the point predictions decoded with the last samples
+        self._points: tuple[tuple[str, ...], tuple[str, ...], np.ndarray] | None = None
 
     def pretrained_columns(self) -> set[str]:
         """Columns the checkpoint learned outside any campaign (pretraining, ``fit``)."""
@@ -92,7 +101,8 @@ class RlmSurrogate:
         """Samples [N, k, M] in natural units, objectives decoded jointly in the order given."""
         if not candidates:
             return np.zeros((0, k, len(objectives)))
-        density = self.model.predict(
+        # the point predictions come from the same encoder pass, kept for predict_point
+        density, points = self.model.predict_with_point(
             [c.text for c in candidates],
             list(objectives),
             k=k,
@@ -100,6 +110,7 @@ class RlmSurrogate:
             seed=seed,
             bounds=self.bounds if self.bound_samples else None,
         )
+        self._points = (tuple(c.key for c in candidates), tuple(objectives), points)
         return density.samples
 
     def predict_point(
@@ -108,6 +119,9 @@ class RlmSurrogate:
         """[N, M] deterministic point predictions (the median read digit by digit)."""
         if not candidates:
             return np.zeros((0, len(objectives)))
+        keys = tuple(c.key for c in candidates)
+        if self._points is not None and self._points[:2] == (keys, tuple(objectives)):
+            return self._points[2]  # decoded with the samples just drawn for them
         bounds = self.bounds if self.bound_samples else None
         return self.model.predict_point(
             [c.text for c in candidates], list(objectives), bounds=bounds
@@ -123,6 +137,7 @@ class RlmSurrogate:
         """Fine-tune on verified values (all of them so far), continuing from current weights."""
         from searchlab.rlm.train import Example, TrainConfig
 
+        self._points = None  # links, bounds or weights change: decode afresh
         examples = [
             Example(c.text, tuple(objectives), tuple(float(v[o]) for o in objectives))
             for c, v in zip(candidates, values)
@@ -170,6 +185,7 @@ class RlmSurrogate:
             np.array([ex.values for ex in examples]),
             proxy_columns(self.model.card, space),
             cache=self._proxy_points,
+            max_proxies=self.link_proxies,
         )
         store_links(self.model.card, objectives, links)
         if links:  # the labels chose the links: list them as seen, as a fine-tune would
@@ -202,6 +218,7 @@ class RlmSurrogate:
         self.bounds = json.loads(bounds.read_text()) if bounds.is_file() else {}
         self.name = checkpoint_id(Path(directory))
         self._proxy_points.clear()
+        self._points = None
 
     def settings(self) -> dict[str, Any]:
         """JSON-ready settings (stored with the campaign)."""
@@ -213,4 +230,5 @@ class RlmSurrogate:
             "finetune_batch": self.finetune_batch,
             "bound_samples": self.bound_samples,
             "link": self.link,
+            "link_proxies": self.link_proxies,
         }

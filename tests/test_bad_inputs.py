@@ -158,6 +158,16 @@ CASES = {
         lambda r: cli("run", "budget=abc", *FAST, f"run_dir={r / 'run'}"),
         ["budget", "abc"],
     ),
+    "link blend of no columns": (
+        lambda r: cli(
+            "run",
+            "budget=10",
+            "progress=false",
+            "surrogate.link_proxies=0",
+            f"run_dir={r / 'never'}",
+        ),  # fmt: skip
+        ["surrogate.link_proxies", "at least 1", "got 0"],
+    ),
     "config missing a required field": (
         lambda r: cli("worker", "campaign=x"),
         ["storage", "Missing mandatory value"],

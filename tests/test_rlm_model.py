@@ -111,6 +111,19 @@ def test_greedy_predictions_do_not_depend_on_the_chunking(fitted):
     assert np.array_equal(whole, small)
 
 
+def test_samples_and_points_from_one_encoder_pass_equal_each_alone(fitted):
+    rlm, texts = fitted
+    mixed = texts[:9] + [texts[0] + "\n" + "z = Relu (y)\n" * 40]  # chunks of two lengths
+    for bounds in (None, {"acc": 100.0, "lat": 2000.0}):
+        density, points = rlm.predict_with_point(
+            mixed, ["acc", "lat"], k=4, seed=3, batch_size=4, bounds=bounds
+        )
+        alone = rlm.predict(mixed, ["acc", "lat"], k=4, seed=3, batch_size=4, bounds=bounds)
+        assert np.array_equal(density.samples, alone.samples)
+        point = rlm.predict_point(mixed, ["acc", "lat"], batch_size=4, bounds=bounds)
+        assert np.array_equal(points, point)
+
+
 def test_objectives_decode_in_the_order_asked(fitted):
     rlm, texts = fitted
     forward = rlm.predict(texts[:5], ["acc", "lat"], k=4, temperature=0.0).median()

@@ -173,6 +173,9 @@ def test_campaign_surrogate_links_saves_and_restores(tmp_path):
         assert np.allclose(points[:, j], alone @ np.array(link["weights"]) + link["intercept"])
     samples = sur.predict(cands[20:], names, k=4, seed=0)
     assert samples.shape == (20, 4, 2) and 50 < np.median(samples[:, :, 0]) < 100
+    # the points decoded with those samples (one encoder pass) are the same values
+    assert sur._points is not None and np.array_equal(sur._points[2], points)
+    assert np.array_equal(sur.predict_point(cands[20:], names), points)
     sur.save(tmp_path / "ck")
     again = RlmSurrogate("default", device="cpu")
     again.load(tmp_path / "ck")

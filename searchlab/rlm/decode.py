@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from searchlab.rlm.model import RegressionLM, flushed_subnormals
+from searchlab.rlm.model import Encoded, RegressionLM, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
 
 
@@ -80,8 +80,12 @@ def sample_tokens(
     use_cache: bool = True,
     nonnegative: bool | Sequence[bool] = False,
     max_exps: Sequence[int | None] | None = None,
+    encoded: Encoded | None = None,
 ) -> torch.Tensor:
-    """Token ids [B, k, n_objectives * length] of k constrained samples per input."""
+    """Token ids [B, k, n_objectives * length] of k constrained samples per input.
+
+    ``encoded``: ``(net.cross_kv(memory), mem_mask)`` of these inputs, when the caller has
+    encoded them already (the encoder is most of a scoring pass's time)."""
     batch, device = ids.shape[0], ids.device
     steps = n_objectives * tok.length
     if steps + 1 > net.cfg.max_output:
@@ -90,8 +94,8 @@ def sample_tokens(
             f"the model has {net.cfg.max_output}"
         )
     allowed = allowed_tokens(tok, n_objectives, nonnegative, max_exps).to(device)
-    memory, mem_mask = net.encode(ids, pad)
-    cross = net.cross_kv(memory)  # once per candidate, shared by its k samples
+    # cross-attention keys/values once per candidate, shared by its k samples
+    cross, mem_mask = encoded if encoded is not None else net.encoded(ids, pad)
     n = batch * k
     gen = torch.Generator(device="cpu").manual_seed(seed)
     uniform = torch.rand((steps, n, allowed.shape[1]), generator=gen).to(device)

@@ -27,6 +27,9 @@ from torch import nn
 
 from searchlab.rlm.settings import NetSizes
 
+#: each decoder layer's cross-attention (keys, values) of an input batch, and its mask
+Encoded = tuple[list[tuple[torch.Tensor, torch.Tensor]], torch.Tensor]
+
 
 @dataclass(kw_only=True)
 class RlmConfig(NetSizes):
@@ -185,6 +188,13 @@ class RegressionLM(nn.Module):
     def cross_kv(self, memory: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Each decoder layer's cross-attention keys/values of the memory, computed once."""
         return [layer.cross.keys_values(memory) for layer in self.decoder]
+
+    def encoded(self, ids: torch.Tensor, pad: torch.Tensor) -> Encoded:
+        """What decoding needs of the inputs: each decoder layer's cross-attention keys/values
+        and the memory's mask. Computed once per input, shared by all its samples and by the
+        point estimator: the encoder is most of a scoring pass's time."""
+        memory, mask = self.encode(ids, pad)
+        return self.cross_kv(memory), mask
 
     def decode(
         self,

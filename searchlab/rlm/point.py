@@ -36,8 +36,8 @@ import numpy as np
 import torch
 
 from searchlab.rlm.batching import Encoder, bound_options, pair_chunks, scoring_chunks
-from searchlab.rlm.decode import allowed_tokens
-from searchlab.rlm.model import RegressionLM, flushed_subnormals
+from searchlab.rlm.decode import allowed_tokens, sample_numbers
+from searchlab.rlm.model import Encoded, RegressionLM, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
 
 
@@ -52,16 +52,17 @@ def quantile_numbers(
     q: float = 0.5,
     nonnegative: bool | Sequence[bool] = False,
     max_exps: Sequence[int | None] | None = None,
+    encoded: Encoded | None = None,
 ) -> np.ndarray:
-    """Values [B, n_objectives]: each objective's q-quantile, decoded in order."""
+    """Values [B, n_objectives]: each objective's q-quantile, decoded in order;
+    ``encoded`` as for :func:`searchlab.rlm.decode.sample_tokens`."""
     if not 0.0 < q < 1.0:
         raise ValueError(f"quantile must be in (0, 1), got {q!r}")
     batch, device = ids.shape[0], ids.device
     steps = n_objectives * tok.length
     allowed = allowed_tokens(tok, n_objectives, nonnegative, max_exps).to(device)
     digit_ids = torch.tensor([tok.ids[f"<{d}>"] for d in range(10)], device=device)
-    memory, mem_mask = net.encode(ids, pad)
-    cross = net.cross_kv(memory)
+    cross, mem_mask = encoded if encoded is not None else net.encoded(ids, pad)
     cache = net.new_cache(batch, device, steps)
     out = torch.empty((batch, steps), dtype=torch.long, device=device)
     inside = torch.zeros((batch, n_objectives), dtype=torch.float64)  # last digit's residual q
@@ -133,3 +134,35 @@ def point_values_each(
     for _, idx, ids, pad in pair_chunks(enc, pairs, batch, device):
         flat[idx] = quantile_numbers(net, ids, pad, enc.num_tok, 1, q)[:, 0]
     return flat.reshape(len(objectives), len(texts)).T
+
+
+@torch.no_grad()
+@flushed_subnormals()
+def samples_and_points(
+    net: RegressionLM,
+    enc: Encoder,
+    texts: Sequence[str],
+    objectives: tuple[str, ...],
+    k: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    q: float = 0.5,
+    batch: int = 256,
+    bounds: Sequence[float | None] | None = None,
+) -> np.ndarray:
+    """[N, k + 1, n_objectives]: k samples (those ``sample_values`` draws with the same
+    seed) and, last, the q-quantile point (that of :func:`point_values`), both decoded from
+    one encoder pass per chunk instead of two."""
+    options = bound_options(enc, bounds)
+    net.eval()
+    device = next(net.parameters()).device
+    out = np.zeros((len(texts), k + 1, len(objectives)))
+    for start, idx, ids, pad in scoring_chunks(enc, texts, objectives, batch, device):
+        encoded = net.encoded(ids, pad)
+        n = len(objectives)
+        out[idx, :k] = sample_numbers(
+            net, ids, pad, enc.num_tok, n, k=k, temperature=temperature, seed=seed + start,
+            encoded=encoded, **options,
+        )  # fmt: skip
+        out[idx, k] = quantile_numbers(net, ids, pad, enc.num_tok, n, q, encoded=encoded, **options)
+    return out

@@ -27,7 +27,7 @@ from searchlab.rlm.checkpoint import CheckpointError, check_state, read_folder, 
 from searchlab.rlm.decode import Density
 from searchlab.rlm.model import RegressionLM, RlmConfig, pick_device
 from searchlab.rlm.numbers import NumberTokenizer
-from searchlab.rlm.point import point_values, point_values_each
+from searchlab.rlm.point import point_values, point_values_each, samples_and_points
 from searchlab.rlm.text import TextTokenizer, TokenizerError
 from searchlab.rlm.train import (
     Encoder,
@@ -208,6 +208,34 @@ class RegressionLanguageModel:
 
         points, index, links = self._decode(texts, objectives, bounds, read)
         return map_decoded(points, objectives, index, links)
+
+    def predict_with_point(
+        self,
+        texts: Sequence[str],
+        objectives: Sequence[str],
+        k: int = 8,
+        temperature: float = 1.0,
+        seed: int = 0,
+        q: float = 0.5,
+        batch_size: int = 256,
+        bounds: Mapping[str, float] | None = None,
+    ) -> tuple[Density, np.ndarray]:
+        """:meth:`predict` and :meth:`predict_point` at once, the same values as each gives
+        alone, from one encoder pass per decoded name instead of two."""
+        if not objectives:
+            raise ValueError("predict_with_point needs at least one objective")
+
+        def both(names: tuple[str, ...], limits: list[float | None] | None) -> np.ndarray:
+            return samples_and_points(
+                self.net, self.encoder, texts, names, k, temperature, seed, q, batch_size, limits
+            )
+
+        decoded, index, links = self._decode(texts, objectives, bounds, both)
+        rng = np.random.default_rng([seed, 1])  # the links' errors, as predict draws them
+        samples = map_decoded(decoded[:, :k], objectives, index, links, rng)
+        return Density(list(objectives), samples), map_decoded(
+            decoded[:, k], objectives, index, links
+        )
 
     def _decode(
         self,

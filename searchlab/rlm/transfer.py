@@ -123,12 +123,16 @@ def choose_links(
     values: np.ndarray,
     proxies: Sequence[str],
     cache: dict[tuple[str, str], float] | None = None,
+    max_proxies: int = MAX_PROXIES,
 ) -> dict[str, ProxyLink]:
     """Per target, the link its labelled ``values`` [N, len(targets)] choose (module docstring).
 
     ``cache`` maps (text, proxy) to the model's point prediction, so a campaign that links
     again after every round predicts only its new candidates (the weights do not change).
+    ``max_proxies``: the most columns a blend reads (each is one more decoding pass).
     """
+    if max_proxies < 1:
+        raise ValueError(f"max_proxies must be at least 1, got {max_proxies!r}")
     values = np.asarray(values, dtype=float).reshape(len(texts), len(targets))
     candidates = [p for p in proxies if p not in targets]
     if len(texts) < MIN_ROWS or not candidates:
@@ -141,14 +145,18 @@ def choose_links(
     table = np.array([[cache[(t, p)] for p in candidates] for t in texts])
     links = {}
     for i, target in enumerate(targets):
-        link = _fit_link(target, candidates, table, values[:, i])
+        link = _fit_link(target, candidates, table, values[:, i], max_proxies)
         if link is not None:
             links[target] = link
     return links
 
 
 def _fit_link(
-    target: str, candidates: Sequence[str], table: np.ndarray, y: np.ndarray
+    target: str,
+    candidates: Sequence[str],
+    table: np.ndarray,
+    y: np.ndarray,
+    max_proxies: int = MAX_PROXIES,
 ) -> ProxyLink | None:
     """The link of one target from its labels ``y`` [N] and the proxies' points [N, P]."""
     if np.ptp(y) == 0:
@@ -163,8 +171,8 @@ def _fit_link(
             break
     else:
         return None
-    chosen, weights, intercept = _line(table[:, pool], y)
-    residual = _held_out_spread(table[:, pool], y)
+    chosen, weights, intercept = _line(table[:, pool], y, max_proxies)
+    residual = _held_out_spread(table[:, pool], y, max_proxies)
     x = table[:, pool][:, chosen] @ weights
     chosen = [pool[j] for j in chosen]
     order = np.argsort(-weights, kind="stable")
@@ -179,9 +187,9 @@ def _fit_link(
     )
 
 
-def _line(x: np.ndarray, y: np.ndarray) -> tuple[list[int], np.ndarray, float]:
+def _line(x: np.ndarray, y: np.ndarray, most: int) -> tuple[list[int], np.ndarray, float]:
     """The blend of ``x`` [N, P] that reads ``y`` [N]: its columns, weights and intercept."""
-    cols, direction = _blend(x, y)
+    cols, direction = _blend(x, y, most)
     blend = x[:, cols] @ direction
     # Theil-Sen: the median pairwise slope, positive with a positive tau and not tilted by
     # the few poor networks whose accuracies sit far below the rest
@@ -189,7 +197,7 @@ def _line(x: np.ndarray, y: np.ndarray) -> tuple[list[int], np.ndarray, float]:
     return cols, slope * direction, float(np.median(y - slope * blend))
 
 
-def _held_out_spread(x: np.ndarray, y: np.ndarray) -> float:
+def _held_out_spread(x: np.ndarray, y: np.ndarray, most: int) -> float:
     """A robust standard deviation of the link's errors on rows it was not fitted on (10
     folds; one row each below 10 rows). The fitted rows' own errors understate it: a blend
     fitted to 10 pixel3 labels covered 36 % of unseen values by its 80 % interval."""
@@ -199,7 +207,7 @@ def _held_out_spread(x: np.ndarray, y: np.ndarray) -> float:
         rest = np.setdiff1d(order, fold)
         if np.ptp(y[rest]) == 0:
             continue
-        cols, weights, intercept = _line(x[rest], y[rest])
+        cols, weights, intercept = _line(x[rest], y[rest], most)
         errors.append(y[fold] - (x[fold][:, cols] @ weights + intercept))
     if not errors:
         return 0.0
@@ -207,10 +215,10 @@ def _held_out_spread(x: np.ndarray, y: np.ndarray) -> float:
     return 1.4826 * float(np.median(np.abs(e - np.median(e))))
 
 
-def _blend(x: np.ndarray, y: np.ndarray) -> tuple[list[int], np.ndarray]:
+def _blend(x: np.ndarray, y: np.ndarray, most: int) -> tuple[list[int], np.ndarray]:
     """Columns of ``x`` [N, P] to blend and their weights in ``x``'s units (the scale is set
-    later): non-negative ridge on standardized values, refitted on the ``MAX_PROXIES``
-    heaviest when more are used."""
+    later): non-negative ridge on standardized values, refitted on the ``most`` heaviest
+    when more are used."""
     mu, sd = x.mean(axis=0), x.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)  # a constant column (a small fold) gets weight 0
     z = (x - mu) / sd
@@ -222,8 +230,8 @@ def _blend(x: np.ndarray, y: np.ndarray) -> tuple[list[int], np.ndarray]:
 
     cols = list(range(x.shape[1]))
     w = weights(cols)
-    if np.count_nonzero(w) > MAX_PROXIES:
-        cols = sorted(np.argsort(-w, kind="stable")[:MAX_PROXIES].tolist())
+    if np.count_nonzero(w) > most:
+        cols = sorted(np.argsort(-w, kind="stable")[:most].tolist())
         w = weights(cols)
     used = [c for c, v in zip(cols, w) if v > 0]
     if not used:  # every column's weight is zero: the best-ranked one alone
