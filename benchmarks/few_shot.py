@@ -4,8 +4,8 @@
 
 For each held-out column (cifar10 accuracy, pixel3 latency; the checkpoint never saw either)
 and each shot count, the checkpoint learns the column from that many NB201 cells: "linked"
-reads it through the pretrained column that ranks those cells best (what ``searchlab fit``
-and a campaign do, :mod:`searchlab.rlm.transfer`; fine-tuned instead when no column ranks
+reads it through a blend of the pretrained columns of its kind that rank those cells (what
+``searchlab fit`` does, :mod:`searchlab.rlm.transfer`; fine-tuned instead when no column ranks
 them), "finetuned" fine-tunes the weights on them; next to the same network trained from
 scratch and the classical baselines on the same cells. RLM rows are scored with the point
 prediction (``predict_point``). All are scored

@@ -3,10 +3,10 @@
 ``RlmSurrogate`` wraps a :class:`~searchlab.rlm.surrogate.RegressionLanguageModel`
 checkpoint. It refuses to search on a column its checkpoint was pretrained on (that would
 score candidates on labels it has seen). On the campaign's verified values it first links
-each objective to the pretrained column that ranks them best (:mod:`searchlab.rlm.transfer`:
-seconds, and the pretrained knowledge stays whole) and fine-tunes only on the objectives no
-column ranks, continuing from its current weights; each updated checkpoint goes to the run
-folder so a resumed campaign picks up the same model.
+each objective to a blend of at most ``link_proxies`` pretrained columns of its kind that
+rank them (:mod:`searchlab.rlm.transfer`: seconds, and the pretrained knowledge stays whole)
+and fine-tunes only on the objectives no column ranks, continuing from its current weights;
+each updated checkpoint goes to the run folder so a resumed campaign picks up the same model.
 
 Example:
     >>> import numpy as np

@@ -1,4 +1,4 @@
-"""Few-shot transfer: a new column read through the pretrained column that ranks it best."""
+"""Few-shot transfer: a new column read through a blend of pretrained columns that rank it."""
 
 import json
 

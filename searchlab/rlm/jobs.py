@@ -81,9 +81,9 @@ def fit_csv(
 ) -> RegressionLanguageModel:
     """Train (init=scratch) or fine-tune (init=default|PATH) on CSV rows; save to ``out``.
 
-    With ``link`` a pretrained checkpoint reads each target it can through the pretrained
-    column that ranks the rows best (:mod:`searchlab.rlm.transfer`) and fine-tunes only on
-    the targets left.
+    With ``link`` a pretrained checkpoint reads each target it can through a blend of the
+    pretrained columns that rank the rows (:mod:`searchlab.rlm.transfer`) and fine-tunes only
+    on the targets left.
     """
     targets = list(targets)
     check_out(out)  # a bad out found after training would lose the model
