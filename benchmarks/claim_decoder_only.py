@@ -76,6 +76,10 @@ class PrefixLM(nn.Module):
         """The input's keys/values are already per layer."""
         return memory
 
+    def encoded(self, ids: torch.Tensor, pad: torch.Tensor) -> tuple[list, torch.Tensor]:
+        """What decoding needs of the inputs (as ``RegressionLM.encoded``)."""
+        return self.encode(ids, pad)
+
     def decode(
         self,
         dec_ids: torch.Tensor,
