@@ -11,10 +11,11 @@ blended with non-negative weights (ridge on standardized values, at most ``MAX_P
 the blend is mapped to the target's units by a Theil-Sen line. The network's weights do not
 change: the model decodes each proxy's digits as ever, and its samples of the proxies,
 blended, are the new column's samples, widened by the link's own error (the robust spread of
-its residuals on the labels).
+its errors on labelled rows it was not fitted on, :func:`_held_out_spread`).
 
-Why a blend of one kind (the bundled checkpoint's points on the 1,562 held-out NB201 cells,
-32 draws of labelled cells): the single best column ranks pixel3 at Spearman 0.847 / 0.886 /
+Why a blend of one kind (a probe of the bundled checkpoint's points on the 1,562 held-out
+NB201 cells, 32 draws of labelled cells; ``benchmarks/few_shot`` measures the same through
+``searchlab fit``'s path): the single best column ranks pixel3 at Spearman 0.847 / 0.886 /
 0.887 from 10 / 30 / 90 labels, the blend at 0.888 / 0.897 / 0.905; cifar10 at Kendall tau
 0.836 / 0.841 / 0.844, the blend at 0.840 / 0.843 / 0.844. Blending both kinds (accuracies with
 latencies) lost up to 0.025 tau on cifar10. A target with no proxy is fine-tuned as before.
