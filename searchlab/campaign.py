@@ -1,9 +1,13 @@
 """Campaign: the surrogate-assisted search loop, and nothing else.
 
-Each round: the strategy proposes a pool of new candidates; the surrogate samples their
-expensive objectives (cheap ones are computed); the acquisition picks a batch; the round
-is written to the store *before* anything is verified; each pick is claimed, verified and
-finished in the store; the strategy is told the verified values. The surrogate is
+Each round: the surrogate's health on values it predicted before they were verified sets
+its share of the batch (:mod:`searchlab.trust`; :mod:`searchlab.screening` also lets params
+or FLOPs rank an objective they rank better); the strategy proposes a pool of new
+candidates; the surrogate samples their expensive objectives (cheap ones are computed); the
+acquisition picks the surrogate's share and the strategy's first proposals fill the rest
+(with no share, only those are proposed, and predicted, so health is still measured); the
+round is written to the store *before* anything is verified; each pick is claimed, verified
+and finished in the store; the strategy is told the verified values. The surrogate is
 fine-tuned on all verified values whenever ``finetune_every`` new ones have arrived. The
 first ``initial`` verifications skip the surrogate (it has not seen these objectives yet).
 Because every step is in the store, ``run`` on a store left by a killed process restores
@@ -36,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from searchlab import resume, round_log, upkeep
+from searchlab import resume, round_log, screening, upkeep
 from searchlab.acquisition import default_acquisition, make_acquisition
 from searchlab.candidate import Candidate
 from searchlab.claims import Heartbeat, round_key
@@ -45,6 +49,7 @@ from searchlab.round_log import RoundLog
 from searchlab.space import Space
 from searchlab.store import CampaignStore
 from searchlab.strategies.base import Strategy
+from searchlab.trust import TrustRule
 from searchlab.verifiers.base import Verifier
 
 
@@ -52,7 +57,7 @@ from searchlab.verifiers.base import Verifier
 class CampaignSettings:
     """How a round runs: pool size, batch, samples, acquisition, fine-tuning cadence."""
 
-    pool: int = 500  #: candidates the strategy proposes per round
+    pool: int = 250  #: candidates the strategy proposes per round
     batch: int = 10  #: candidates verified per round
     k: int = 8  #: surrogate samples per candidate
     initial: int = 10  #: first verifications chosen without the surrogate
@@ -60,6 +65,31 @@ class CampaignSettings:
     acquisition: str | None = None  #: None: "ei" for one objective, "ehvi" for several
     seed: int = 0
     heartbeat: float = 10.0  #: seconds between heartbeats on claims being verified
+    #: "measured": the surrogate picks the share of each batch its health earns
+    #: (:mod:`searchlab.trust`), the strategy the rest; "always": the surrogate picks it all
+    trust: str = "measured"
+    #: rank an objective by params or FLOPs where they rank it better than the surrogate
+    cheap_rankers: bool = True
+
+    def __post_init__(self) -> None:
+        if self.trust not in TRUST_MODES:
+            raise ValueError(f"rounds.trust must be one of {list(TRUST_MODES)}, got {self.trust!r}")
+
+
+#: the ways a round splits its batch between the surrogate and the strategy
+TRUST_MODES = ("measured", "always")
+
+
+@dataclass
+class Plan:
+    """A round before it is stored: the pool, the picks (indices into it) and who made each."""
+
+    pool: list[Candidate]
+    chosen: list[int]
+    picked_by: list[str]  #: "surrogate" or "strategy", one per pick
+    scored: list[dict[str, Any]]  #: per pool candidate: predicted values (with a surrogate)
+    model: str | None
+    verdict: screening.Verdict | None  #: the surrogate's health and trust this round
 
 
 @dataclass
@@ -96,6 +126,8 @@ class Campaign:
             surrogate.check(objectives.expensive)
         name = self.settings.acquisition or default_acquisition(objectives)
         self.acquisition = make_acquisition(name)
+        self.trust = TrustRule()
+        self.features = screening.FeatureCache(space)  #: params / FLOPs of seen candidates
         self._restored = False
         self._force_finetune = False
 
@@ -153,7 +185,7 @@ class Campaign:
         if plan is None:
             self.store.claims.release(round_key(index))
             return None
-        pool, chosen, scored, model = plan
+        pool, chosen, scored, model = plan.pool, plan.chosen, plan.scored, plan.model
         self.store.save_round(
             index,
             {
@@ -162,6 +194,8 @@ class Campaign:
                 "model": model,
                 "scored": scored,
                 "chosen": [pool[i].key for i in chosen],
+                "picked_by": plan.picked_by,
+                "trust": None if plan.verdict is None else plan.verdict.to_dict(),
                 # without a surrogate nothing is scored: keep what rebuilds the picks on resume
                 "chosen_genotypes": [pool[i].genotype_json() for i in chosen],
             },
@@ -181,87 +215,57 @@ class Campaign:
             model=model,
             seconds=time.perf_counter() - t0,
             finetune_seconds=finetune_seconds,
+            picked_by_surrogate=plan.picked_by.count("surrogate"),
+            picked_by_strategy=plan.picked_by.count("strategy"),
+            trust=None if plan.verdict is None else plan.verdict.to_dict(),
         )
         return log
 
-    def _propose(
-        self, index: int, remaining: int
-    ) -> tuple[list[Candidate], list[int], list[dict[str, Any]], str | None] | None:
-        """The round's pool, the indices chosen from it, their scored entries and the model."""
+    def _propose(self, index: int, remaining: int) -> Plan | None:
+        """The round's pool, the picks from it (and by whom), their scored entries."""
         s = self.settings
         n_done = self._n_finished()
         use_model = self.surrogate is not None and n_done >= s.initial
         q = min(s.batch, remaining)
         if self.surrogate is not None and not use_model:  # warm-up: only up to `initial`
             q = min(q, s.initial - n_done)
-        pool = self.strategy.ask(s.pool if use_model else q)
+        verdict, by_surrogate = None, 0
+        if use_model:
+            verdict = screening.measure(self, self.trust, cheap=s.cheap_rankers)
+            if s.trust == "always":
+                verdict.share = 1.0
+            by_surrogate = self.trust.split(q, verdict.share)[0]
+        # a surrogate trusted with nothing still predicts the strategy's picks: its health
+        # keeps being measured, so the trust can come back
+        pool = self.strategy.ask(s.pool if by_surrogate else q)
         if not pool:
             return None
         taken = {t.key for t in self.store.trials()}  # claimed by other workers meanwhile
         pool = [c for c in pool if c.key not in taken] or pool
-        samples = self._predict(pool, index) if use_model else None
-        if samples is None:
-            chosen = list(range(min(q, len(pool))))
-        else:
+        chosen: list[int] = []
+        scored: list[dict[str, Any]] = []
+        if verdict is not None:
+            samples, own, points = screening.predict(self, pool, index, verdict)
+            if by_surrogate:
+                names = self.objectives.names
+                verified = [[r.values[n] for n in names] for r in self.store.verified()]
+                known = np.array(verified).reshape(-1, len(names))
+                rng = np.random.default_rng([s.seed, index])
+                picks = self.acquisition.select(samples, self.objectives, known, by_surrogate, rng)
+                chosen = [int(i) for i in picks]
             names = self.objectives.names
-            verified = np.array([[r.values[n] for n in names] for r in self.store.verified()])
-            verified = verified.reshape(-1, len(names))
-            rng = np.random.default_rng([s.seed, index])
-            picked = self.acquisition.select(samples, self.objectives, verified, q, rng)
-            chosen = [int(i) for i in picked]
+            scored = [screening.entry(c, names, own[i], points[i]) for i, c in enumerate(pool)]
+        # the strategy fills the rest with its own proposals, in its own order
+        taken_idx = set(chosen)
+        rest = [i for i in range(len(pool)) if i not in taken_idx][: q - len(chosen)]
+        picked_by = ["surrogate"] * len(chosen) + ["strategy"] * len(rest)
         model = self.surrogate.name if use_model else None
-        scored = []
-        if samples is not None:
-            points = self._points(pool, samples)
-            scored = [self._scored_entry(c, samples, points[i], i) for i, c in enumerate(pool)]
-        return pool, chosen, scored, model
+        return Plan(pool, chosen + rest, picked_by, scored, model, verdict)
 
     # ----- pieces -----------------------------------------------------------------------------
-    def _predict(self, pool: Sequence[Candidate], index: int) -> np.ndarray:
-        """[N, k, M] samples over all objectives: predicted ones sampled, cheap ones computed."""
-        s = self.settings
-        names = self.objectives.names
-        out = np.zeros((len(pool), s.k, len(names)))
-        expensive = self.objectives.expensive
-        if expensive:
-            pred = self.surrogate.predict(pool, expensive, s.k, seed=s.seed * 100_003 + index)
-            for j, name in enumerate(expensive):
-                out[:, :, names.index(name)] = pred[:, :, j]
-        for name in self.objectives.cheap:
-            vals = [self._cheap(c, name) for c in pool]
-            out[:, :, names.index(name)] = np.asarray(vals, dtype=float)[:, None]
-        return out
-
-    def _points(self, pool: Sequence[Candidate], samples: np.ndarray) -> np.ndarray:
-        """[N, M] the point value stored as predicted: the surrogate's own point prediction
-        where it has one (deterministic: the median of 8 samples is noisy enough to scramble
-        the ranking of close candidates), else the samples' median."""
-        out = np.median(samples, axis=1)
-        expensive = self.objectives.expensive
-        point = getattr(self.surrogate, "predict_point", None)
-        if expensive and point is not None:
-            pred = point(pool, expensive)
-            for j, name in enumerate(expensive):
-                out[:, self.objectives.names.index(name)] = pred[:, j]
-        return out
-
-    def _cheap(self, cand: Candidate, name: str) -> float:
+    def cheap_value(self, cand: Candidate, name: str) -> float:
+        """A cheap objective's value (params or FLOPs), computed from the graph."""
         return float(self.space.params(cand) if name == "params" else self.space.flops(cand))
-
-    def _scored_entry(
-        self, cand: Candidate, samples: np.ndarray, point: np.ndarray, i: int
-    ) -> dict[str, Any]:
-        names = self.objectives.names
-        lo, hi = np.quantile(samples[i], [0.1, 0.9], axis=0)
-        return {
-            "key": cand.key,
-            "genotype": cand.genotype_json(),
-            "predicted": dict(zip(names, np.round(point, 6).tolist())),
-            "spread": dict(zip(names, samples[i].std(axis=0).round(6).tolist())),
-            "interval": {
-                n: [round(float(a), 6), round(float(b), 6)] for n, a, b in zip(names, lo, hi)
-            },
-        }
 
     def _claim(
         self, cand: Candidate, index: int, entry: Mapping | None, model: str | None
@@ -288,7 +292,7 @@ class Campaign:
                 if ev.ok:
                     values = dict(ev.values)
                     for name in self.objectives.cheap:
-                        values[name] = self._cheap(cand, name)
+                        values[name] = self.cheap_value(cand, name)
                     ev = replace(ev, values=values)
                 self.store.complete(number, ev)
                 pruned += int(ev.pruned)

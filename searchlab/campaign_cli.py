@@ -171,6 +171,14 @@ def _print_summary(info: dict) -> None:
         f"({info['stopped']}, {info['seconds']} s); best {best}"
         + (f"; hypervolume {hv:.4g}" if isinstance(hv, float) else "")
     )
+    scr = info.get("screening") or {}
+    if info.get("surrogate") and scr:
+        picked = scr["picked_by_surrogate"] + scr["picked_by_strategy"]
+        print(
+            f"surrogate {info['surrogate']}: picked {scr['picked_by_surrogate']} of the "
+            f"{picked} candidates chosen after the warm-up, the strategy the rest; updating it "
+            f"took {scr['update_seconds']:.1f} s of {scr['round_seconds']:.1f} s in rounds"
+        )
     if info.get("integrity"):
         print(f"store problems: {info['integrity']}")
     print(f"results: {info['run_dir']}")

@@ -36,7 +36,7 @@ settings (default):
   storage=null            optuna storage URL (default sqlite in the run folder; a relative
                           sqlite:///FILE is stored resolved against this directory)
   name=...                the campaign's name (default SPACE-OBJECTIVES-STRATEGY-SURROGATE-seedN)
-  rounds.pool=500         candidates the strategy proposes per round
+  rounds.pool=250         candidates the strategy proposes per round
   rounds.batch=10         candidates verified per round (at least 1)
   rounds.k=8              surrogate samples per candidate and objective (at least 1)
   rounds.initial=10       first verifications chosen without the surrogate

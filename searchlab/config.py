@@ -151,12 +151,14 @@ class ObjectivesConfig:
 class RoundConfig:
     """How each round runs (see ``searchlab.campaign.CampaignSettings``)."""
 
-    pool: int = 500
+    pool: int = 250
     batch: int = 10
     k: int = 8
     initial: int = 10
     finetune_every: int = 20
     acquisition: Optional[str] = None  # noqa: UP045
+    trust: str = "measured"  #: "measured" (searchlab.trust) or "always" (screen every pick)
+    cheap_rankers: bool = True  #: params / FLOPs rank where they rank better than the model
 
 
 @dataclass
@@ -245,6 +247,9 @@ def check_run_values(cfg: Mapping[str, Any], devices: bool = True) -> None:
         value = _get(cfg, key)
         if value is not None and not value > 0:
             raise ConfigError(f"{key} must be above 0, got {value}")
+    trust = _get(cfg, "rounds.trust")
+    if trust is not None and trust not in ("measured", "always"):
+        raise ConfigError(f"rounds.trust must be 'measured' or 'always', got {trust!r}")
     if devices and (_get(cfg, "surrogate.name") or "none") != "none":
         check_device(str(_get(cfg, "surrogate.device") or "auto"), "surrogate.device")
 

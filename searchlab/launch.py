@@ -223,13 +223,25 @@ def run_campaign(
         integrity=campaign.store.integrity(),
         rounds=campaign.round_logs(),
     )
+    info["screening"] = screening_totals(info["rounds"])
     if cfg.get("report", True):
         paths = write_results(
-            run_dir, recs, campaign.objectives, true_front(campaign), info["name"]
+            run_dir, recs, campaign.objectives, true_front(campaign), info["name"], info["rounds"]
         )
         info["files"] = {k: str(v) for k, v in paths.items()}
     (run_dir / "summary.json").write_text(json.dumps(info, indent=1, default=str) + "\n")
     return info
+
+
+def screening_totals(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Picks by the surrogate and by the strategy after the warm-up, and seconds, summed."""
+    screened = [r for r in rounds if r.get("trust") is not None]
+    return {
+        "picked_by_surrogate": sum(r.get("picked_by_surrogate", 0) for r in screened),
+        "picked_by_strategy": sum(r.get("picked_by_strategy", 0) for r in screened),
+        "update_seconds": round(sum(r.get("finetune_seconds", 0.0) for r in rounds), 2),
+        "round_seconds": round(sum(r.get("seconds", 0.0) for r in rounds), 2),
+    }
 
 
 class _progress:

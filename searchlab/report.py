@@ -239,8 +239,10 @@ def write_results(
     objectives: Objectives,
     true_front: Sequence[Mapping[str, float]] | None = None,
     title: str = "",
+    rounds: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Path]:
-    """Write fronts (CSV, JSON), hypervolume.csv, pareto/hypervolume/parity PNGs, report.html."""
+    """Write fronts (CSV, JSON), hypervolume.csv, pareto/hypervolume/parity PNGs, report.html
+    (with the surrogate's health and trust per round when ``rounds``, the stored round logs)."""
     from searchlab.report_html import write_html
     from searchlab.report_plots import plot_hypervolume, plot_pareto, plot_parity
 
@@ -274,6 +276,6 @@ def write_results(
         paths[name] = run / name
     info = summary(records, objectives)
     paths["report.html"] = write_html(
-        run / "report.html", records, objectives, both, curve, info, title
+        run / "report.html", records, objectives, both, curve, info, title, rounds
     )
     return paths

@@ -197,6 +197,43 @@ def _table(front: list[dict[str, Any]], objectives: Objectives) -> str:
     return f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _rounds(rounds: Sequence[Mapping[str, Any]]) -> str:
+    """Each round's surrogate health, trust and split (nothing without a surrogate)."""
+    if not any(r.get("surrogate") for r in rounds):
+        return ""
+    head = ["round", "evaluated", "picks: surrogate / strategy", "trust (share, from tau on n)"]
+    head += ["tau since update", "80 % coverage", "ranked by", "update s", "round s"]
+    rows = []
+    for r in rounds:
+        t = r.get("trust") or {}
+        basis = (
+            f"{_num(t.get('share'))} from {_num(t.get('tau'))} on {t.get('on')} ({t.get('from')})"
+        )
+        cheap = [
+            f"{n}: {v[0]}" for n, v in (t.get("ranked_by") or {}).items() if v[0] != "surrogate"
+        ]
+        cells = [
+            r.get("round"),
+            r.get("done"),
+            f"{r.get('picked_by_surrogate', 0)} / {r.get('picked_by_strategy', 0)}",
+            basis if t else "warm-up",
+            ", ".join(f"{n} {_num(v)}" for n, v in (r.get("tau") or {}).items()) or "n/a",
+            ", ".join(f"{n} {_num(v)}" for n, v in (r.get("coverage80") or {}).items()) or "n/a",
+            ", ".join(cheap) or "surrogate",
+            _num(r.get("finetune_seconds")),
+            _num(r.get("seconds")),
+        ]
+        rows.append("".join(f"<td>{html.escape(str(c))}</td>" for c in cells))
+    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join(f"<tr>{r}</tr>" for r in rows)
+    return (
+        "<h2>Surrogate health and trust by round</h2>\n<p>Tau and coverage: on values the "
+        "surrogate predicted before they were verified. The surrogate picks the share of each "
+        "batch its measured tau earns; the strategy's own proposals fill the rest.</p>\n"
+        f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
 _STYLE = """body{font-family:sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ccc;padding:3px 6px}
 th{background:#f3f3f3}code{background:#f3f3f3}"""
@@ -210,6 +247,7 @@ def write_html(
     curve: list[dict[str, Any]],
     summary: Mapping[str, Any],
     title: str = "",
+    rounds: Sequence[Mapping[str, Any]] = (),
 ) -> Path:
     """Write the self-contained interactive report page (no network needed to view it)."""
     import plotly.io as pio
@@ -234,6 +272,7 @@ def write_html(
 {divs[1]}
 <h2>Verified front ({len(fronts["verified"])})</h2>
 {_table(fronts["verified"], objectives)}
+{_rounds(rounds)}
 </body></html>
 """
     path = Path(path)

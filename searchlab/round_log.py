@@ -7,7 +7,9 @@ terminal (from Python, ``logging.basicConfig(level=logging.INFO)`` shows it). A 
 gives the evaluations so far against the budget, the best verified feasible value of each
 objective, the hypervolume (several objectives), the surrogate's Kendall tau and 80 %
 interval coverage on the values it predicted *before* they were verified (since its last
-update), and the seconds spent updating it (linking, or fine-tuning). The same figures are
+update), who picked the round's batch (the surrogate's share, earned by its measured health:
+:mod:`searchlab.trust`, and the strategy's) with the trust it came from, and the seconds
+spent updating the surrogate (linking, or fine-tuning). The same figures are
 stored with the round (``store.rounds()[i]["log"]``) and listed under ``rounds`` in
 ``summary.json``.
 
@@ -16,10 +18,14 @@ Example:
     >>> log = RoundLog(round=2, proposed=500, verified=10, failed=0, total_verified=30,
     ...                model="m", done=30, budget=100, best={"acc": 93.52},
     ...                tau={"acc": 0.41}, coverage80={"acc": 0.8}, health_on=10,
-    ...                surrogate="m", finetune_seconds=12.34, seconds=60.0)
+    ...                surrogate="m", finetune_seconds=12.34, seconds=60.0,
+    ...                picked_by_surrogate=6, picked_by_strategy=4,
+    ...                trust={"share": 0.6, "tau": 0.41, "on": 30, "from": "verified"})
     >>> print(log.line())  # doctest: +NORMALIZE_WHITESPACE
     round 2: 30/100 verified; best acc 93.52; surrogate m on 10 values predicted before
-    verification: tau 0.41, 80 % interval coverage 0.80; surrogate update 12.3 s, round 60.0 s
+    verification: tau 0.41, 80 % interval coverage 0.80; picks: surrogate 6, strategy 4
+    (trust 0.60: tau 0.41 on 30 values predicted before verification); surrogate update
+    12.3 s, round 60.0 s
     >>> log.health_brief()
     'tau 0.41  cover80 0.80'
 """
@@ -58,6 +64,9 @@ class RoundLog:
     surrogate: str | None = None  #: the surrogate's model after the round (None: none used)
     health_on: int = 0  #: verified values that tau and coverage are measured on
     finetune_seconds: float = 0.0  #: spent updating the surrogate (links, fine-tuning) this round
+    picked_by_surrogate: int = 0  #: picks the surrogate made (its share, :mod:`searchlab.trust`)
+    picked_by_strategy: int = 0  #: picks the strategy's own proposals filled
+    trust: dict[str, Any] | None = None  #: the health the split came from (``Verdict.to_dict``)
 
     def line(self) -> str:
         """The round's log line."""
@@ -70,6 +79,8 @@ class RoundLog:
         if self.hypervolume is not None:
             parts.append(f"hypervolume {_num(self.hypervolume)}")
         parts.append(self._health())
+        if self.trust is not None:
+            parts.append(self._split())
         parts.append(f"surrogate update {self.finetune_seconds:.1f} s, round {self.seconds:.1f} s")
         return "; ".join(parts)
 
@@ -100,6 +111,26 @@ class RoundLog:
             f"verification: tau {figures(self.tau)}, "
             f"80 % interval coverage {figures(self.coverage80)}"
         )
+
+    def _split(self) -> str:
+        """Who picked the batch, and the trust it came from."""
+        t = self.trust or {}
+        where = {
+            "verified": "values predicted before verification",
+            "self-check": "values it learned from (its own check)",
+        }
+        if t.get("from") in where:
+            basis = f"tau {_fixed(t.get('tau'))} on {t.get('on')} {where[t['from']]}"
+        else:
+            basis = "nothing measured yet"
+        text = (
+            f"picks: surrogate {self.picked_by_surrogate}, strategy {self.picked_by_strategy} "
+            f"(trust {_fixed(t.get('share'))}: {basis})"
+        )
+        cheap = [
+            f"{n} by {r}" for n, (r, _) in (t.get("ranked_by") or {}).items() if r != "surrogate"
+        ]
+        return text + (f"; ranked {', '.join(cheap)}" if cheap else "")
 
 
 def _num(value: float | None) -> str:

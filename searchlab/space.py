@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,6 +62,8 @@ if TYPE_CHECKING:
     from searchlab.tabular import TabularBenchmark
 
 MUTATION_TRIES = 32
+#: rendered graphs kept for the costs of recent candidates (about a few pools' worth)
+RECENT_MODELS = 4096
 
 
 class SpaceError(ValueError):
@@ -85,6 +88,7 @@ class Space(ABC):
 
     def __init__(self) -> None:
         self._cost_cache: dict[str, tuple[int, int]] = {}
+        self._recent_models: OrderedDict[str, onnx.ModelProto] = OrderedDict()
         if not self.name:
             raise SpaceError(f"{type(self).__name__} must set a class attribute 'name'")
 
@@ -149,8 +153,14 @@ class Space(ABC):
     def candidate(self, genotype: Any) -> Candidate:
         """Build the candidate (canonical text and key) of a genotype."""
         genotype = self.validate(genotype)
-        text = to_text(self._canonical(genotype)[0])
-        return Candidate(space=self.name, genotype=genotype, text=text)
+        model = self._canonical(genotype)[0]
+        cand = Candidate(space=self.name, genotype=genotype, text=to_text(model))
+        # the graph just rendered is kept a while: a cost asked of a fresh candidate (a
+        # pool's params / FLOPs) then needs no second rendering
+        self._recent_models[cand.key] = model
+        while len(self._recent_models) > RECENT_MODELS:
+            self._recent_models.popitem(last=False)
+        return cand
 
     def from_str(self, text: str) -> Candidate:
         """Candidate from the space's native genotype string."""
@@ -236,7 +246,7 @@ class Space(ABC):
 
     def _costs(self, candidate: Candidate) -> tuple[int, int]:
         if candidate.key not in self._cost_cache:
-            model = self.to_onnx(candidate)
+            model = self._recent_models.pop(candidate.key, None) or self.to_onnx(candidate)
             self._cost_cache[candidate.key] = (count_params(model), count_flops(model))
         return self._cost_cache[candidate.key]
 

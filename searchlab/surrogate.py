@@ -127,6 +127,12 @@ class RlmSurrogate:
             [c.text for c in candidates], list(objectives), bounds=bounds
         )
 
+    def self_check(self, objectives: Sequence[str]) -> dict[str, tuple[float, int]]:
+        """{objective: (Kendall tau, rows)} of each linked objective's blend on the labels it
+        was fitted on (a fixed blend of pretrained columns: little is fitted to the ranks)."""
+        links = self.model.card.get("links", {})
+        return {o: (float(links[o]["tau"]), int(links[o]["n"])) for o in objectives if o in links}
+
     def update(
         self,
         candidates: Sequence[Candidate],

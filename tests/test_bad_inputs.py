@@ -168,6 +168,12 @@ CASES = {
         ),  # fmt: skip
         ["surrogate.link_proxies", "at least 1", "got 0"],
     ),
+    "unknown trust rule": (
+        lambda r: cli(
+            "run", "budget=10", "progress=false", "rounds.trust=blind", f"run_dir={r / 'never'}"
+        ),
+        ["rounds.trust", "measured", "'blind'"],
+    ),
     "config missing a required field": (
         lambda r: cli("worker", "campaign=x"),
         ["storage", "Missing mandatory value"],

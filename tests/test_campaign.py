@@ -333,7 +333,7 @@ def test_run_logs_to_the_run_folder_and_summary_lists_the_rounds(tmp_path, monke
     assert main([*args, "rounds.batch=5"]) == 0
     run = tmp_path / "runs" / "logged"
     log = (run / "campaign_cli.log").read_text()
-    assert "campaign logged starting: space nb201, strategy rea, surrogate none" in log
+    assert "campaign logged starting: space nb201, strategy local, surrogate none" in log
     assert f"run folder {run}" in log
     assert "round 0: 5/10 verified;" in log and "round 1: 10/10 verified;" in log
     assert log.count("; no surrogate; surrogate update 0.0 s") == 2

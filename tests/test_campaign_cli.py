@@ -72,8 +72,8 @@ def test_multirun_sweeps_and_summarizes(tmp_path, capsys):
     assert code == 0
     runs = sorted(p.parent.name for p in sweep.glob("*/summary.json"))
     assert runs == [
-        "nb201-acc_latency-rea-none-seed0",
-        "nb201-acc_latency-rea-none-seed1",
+        "nb201-acc_latency-local-none-seed0",
+        "nb201-acc_latency-local-none-seed1",
     ]
     with open(sweep / "summary.csv") as fh:
         rows = list(csv.DictReader(fh))
@@ -315,3 +315,27 @@ def test_a_run_refused_by_its_stored_config_leaves_its_folder_alone(tmp_path, mo
     err = capsys.readouterr().err
     assert "another config" in err and "pool" in err and len(err.strip().splitlines()) == 1
     assert _files(run) == before  # .hydra/ and the log included
+
+
+def test_an_rlm_run_shows_health_and_split_in_log_summary_and_report(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # hydra's output folder, and its log file, go to the cwd
+    run = tmp_path / "runs" / "screened"
+    args = ["run", "name=screened", "budget=30", "progress=false", "surrogate.device=cpu"]
+    assert main([*args, "rounds.pool=40", "rounds.k=4"]) == 0
+    out = capsys.readouterr().out
+    info = json.loads((run / "summary.json").read_text())
+    screened = [r for r in info["rounds"] if r["trust"] is not None]
+    assert len(screened) == 2 and info["rounds"][0]["trust"] is None  # the warm-up round
+    for r in screened:
+        assert r["picked_by_surrogate"] + r["picked_by_strategy"] == 10
+        assert 0.0 <= r["trust"]["share"] <= 1.0 and r["trust"]["from"] in ("self-check", "verified")
+    totals = info["screening"]
+    assert totals["picked_by_surrogate"] == sum(r["picked_by_surrogate"] for r in screened)
+    assert totals["picked_by_surrogate"] + totals["picked_by_strategy"] == 20
+    assert f"picked {totals['picked_by_surrogate']} of the 20 candidates chosen" in out
+    log = (run / "campaign_cli.log").read_text()
+    assert log.count("; picks: surrogate ") == 2 and "round 2: 30/30 verified" in log
+    page = (run / "report.html").read_text()
+    assert "Surrogate health and trust by round" in page and "warm-up" in page

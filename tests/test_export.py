@@ -19,7 +19,7 @@ from searchlab.store import CampaignStore
 
 FAST = ["progress=false", "report=false", "rounds.batch=5", "rounds.pool=30", "rounds.k=4"]
 OBJS = ["acc_cifar10_test", "lat_ms_hwnb_pixel3"]
-NAME = "nb201-acc_latency-rea-none-seed0"
+NAME = "nb201-acc_latency-local-none-seed0"
 
 
 def cli(*args: str) -> tuple[int, str, str]:

@@ -188,6 +188,27 @@ def test_local_search_climbs_then_restarts():
     assert [c.key for c in fresh.ask(4)] == [c.key for c in climber.ask(4)]
 
 
+def test_local_search_fills_a_large_ask_from_the_best_neighbourhoods(nb201, table):
+    objs = Objectives.parse([ACC])
+    plain, elite = (LocalSearch(nb201, objs, seed=0, elite_share=e) for e in (0.0, 1.0))
+    first = plain.ask(20)
+    values = [table.lookup(c, [ACC]) for c in first]
+    for s in (plain, elite):
+        s.tell(first, values)
+    order = np.argsort([-v[ACC] for v in values])
+    near = {n.key for i in order[:5] for n in nb201.neighbours(first[int(i)])}
+    around = {n.key for n in nb201.neighbours(elite.current)}
+    # both start with the incumbent's untold neighbours; past them, elite_share=1 asks the
+    # neighbourhoods of the best told candidates, elite_share=0 random samples
+    big = elite.ask(100)
+    assert {c.key for c in big[:24]} <= around and len(big) == 100
+    assert all(c.key in near or c.key in around for c in big[24:])
+    rest = [c for c in plain.ask(100)[24:]]
+    assert sum(c.key in near for c in rest) < len(rest) // 2
+    with pytest.raises(StrategyError, match="elite_share"):
+        LocalSearch(nb201, objs, elite_share=1.5)
+
+
 def test_a_key_told_twice_in_one_batch_is_recorded_once(nb201, table):
     strategy = build("nsga2", nb201)
     cand = strategy.ask(1)[0]

@@ -4,7 +4,10 @@ The NAS-Bench baseline of White, Nolen, Savani, "Exploring the Loss Landscape in
 Architecture Search" (UAI 2021). The incumbent ``current`` is replaced by any told
 candidate that beats it (``Strategy.order``: feasibility, then value, or Pareto rank then
 crowding with several objectives). Asks return the incumbent's untold neighbours in random
-order, topped up with random samples. When every neighbour has been told without an
+order, topped up with untold neighbours of the best told candidates (``elite_share`` of the
+top-up, best candidate first) and random samples (the rest). A campaign's screened pool is
+such a large ask: the surrogate then chooses among the incumbent's neighbours, the best
+candidates' neighbourhoods and fresh regions. When every neighbour has been told without an
 improvement the climb restarts: the next told candidate becomes the new incumbent.
 
 Neighbours are ``space.neighbours(c)`` when the space enumerates them (a
@@ -37,7 +40,7 @@ import numpy as np
 from searchlab.candidate import Candidate
 from searchlab.objectives import Objectives
 from searchlab.space import Space
-from searchlab.strategies.base import Strategy
+from searchlab.strategies.base import Strategy, StrategyError
 from searchlab.strategies.evolution import positive_int
 from searchlab.strategies.random_search import sample_new
 
@@ -48,10 +51,22 @@ class LocalSearch(Strategy):
     name = "local"
 
     def __init__(
-        self, space: Space, objectives: Objectives, seed: int = 0, n_mutations: int = 32
+        self,
+        space: Space,
+        objectives: Objectives,
+        seed: int = 0,
+        n_mutations: int = 32,
+        elite_share: float = 0.5,
     ) -> None:
         super().__init__(space, objectives, seed)
         self.n_mutations = positive_int(self.name, "n_mutations", n_mutations)
+        if isinstance(elite_share, bool) or not 0.0 <= float(elite_share) <= 1.0:
+            raise StrategyError(
+                f"strategy 'local': option 'elite_share' must lie in [0, 1], got {elite_share!r}"
+            )
+        #: share of an ask beyond the incumbent's neighbours taken from the neighbourhoods of
+        #: the best told candidates (the rest: random samples)
+        self.elite_share = float(elite_share)
         #: the incumbent and its values (None right after a restart)
         self.current: Candidate | None = None
         self.current_values: dict[str, float] | None = None
@@ -63,7 +78,11 @@ class LocalSearch(Strategy):
 
     def options(self) -> dict[str, Any]:
         """Name, seed and the mutation count used for spaces without enumerated neighbours."""
-        return {**super().options(), "n_mutations": self.n_mutations}
+        return {
+            **super().options(),
+            "n_mutations": self.n_mutations,
+            "elite_share": self.elite_share,
+        }
 
     def neighbours(self, candidate: Candidate) -> list[Candidate]:
         """The one-edit neighbourhood of ``candidate`` (deterministic, without itself)."""
@@ -89,7 +108,27 @@ class LocalSearch(Strategy):
             out = [fresh[int(i)] for i in rng.permutation(len(fresh))][:n]
         if len(out) < n:
             exclude = self.told | {c.key for c in out}
-            out += sample_new(self.space, rng, n - len(out), exclude)
+            elite = self._elite_neighbours(round(self.elite_share * (n - len(out))), exclude, rng)
+            exclude |= {c.key for c in elite}
+            out += elite + sample_new(self.space, rng, n - len(out) - len(elite), exclude)
+        return out
+
+    def _elite_neighbours(
+        self, n: int, exclude: set[str], rng: np.random.Generator
+    ) -> list[Candidate]:
+        """Up to ``n`` untold neighbours of the best told candidates, best candidate first."""
+        if n <= 0:
+            return []
+        ok = self.succeeded()
+        out: list[Candidate] = []
+        keys = set(exclude)
+        for i in self.order([v for _, v in ok]):
+            around = [c for c in self.neighbours(ok[int(i)][0]) if c.key not in keys]
+            for j in rng.permutation(len(around))[: n - len(out)]:
+                out.append(around[int(j)])
+                keys.add(around[int(j)].key)
+            if len(out) >= n:
+                break
         return out
 
     def _tell(self, candidates: list[Candidate], values: list[dict[str, float] | None]) -> None:
