@@ -12,7 +12,8 @@ figure: evaluations until the optimum, and how many seeds reach it. ``pair``: ci
 accuracy up and Pixel 3 latency down, 150 evaluations; figure: hypervolume ratio to the
 benchmark's true front at 50 / 100 / 150 with the reference point at the space's medians
 (90.745 %, 10.676 ms), and the share of the 43 true-front cells found. Every method runs the
-same campaign loop (batches of 10); surrogate rows screen 250 proposals a round (the GBDT peer 500, as it always has):
+same campaign loop (batches of 10); surrogate rows screen 250 proposals a round (the GBDT
+peer 500, as it always has):
 
 - ``rea+rlm``, ``local+rlm``: regularized evolution or local search with the bundled default
   checkpoint (pretrained on cifar100 / imagenet16-120 accuracies and other devices'

@@ -330,7 +330,8 @@ def test_an_rlm_run_shows_health_and_split_in_log_summary_and_report(
     assert len(screened) == 2 and info["rounds"][0]["trust"] is None  # the warm-up round
     for r in screened:
         assert r["picked_by_surrogate"] + r["picked_by_strategy"] == 10
-        assert 0.0 <= r["trust"]["share"] <= 1.0 and r["trust"]["from"] in ("self-check", "verified")
+        assert 0.0 <= r["trust"]["share"] <= 1.0
+        assert r["trust"]["from"] in ("self-check", "verified")
     totals = info["screening"]
     assert totals["picked_by_surrogate"] == sum(r["picked_by_surrogate"] for r in screened)
     assert totals["picked_by_surrogate"] + totals["picked_by_strategy"] == 20
