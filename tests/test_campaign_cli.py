@@ -317,9 +317,7 @@ def test_a_run_refused_by_its_stored_config_leaves_its_folder_alone(tmp_path, mo
     assert _files(run) == before  # .hydra/ and the log included
 
 
-def test_an_rlm_run_shows_health_and_split_in_log_summary_and_report(
-    tmp_path, capsys, monkeypatch
-):
+def test_an_rlm_run_shows_health_and_split_in_log_summary_and_report(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)  # hydra's output folder, and its log file, go to the cwd
     run = tmp_path / "runs" / "screened"
     args = ["run", "name=screened", "budget=30", "progress=false", "surrogate.device=cpu"]
