@@ -1,7 +1,10 @@
 """The surrogate's upkeep during a campaign: when to fine-tune it, and how well it predicts.
 
 Fine-tuning runs whenever ``finetune_every`` new verified values have arrived (and once the
-first ``initial`` exist); the latest fine-tuned checkpoint is kept in the run folder so a
+first ``initial`` exist); when, at an update, params or FLOPs out-ranked the model on every
+objective in the last round (:mod:`searchlab.screening`), the wait for the next one doubles
+(it resets once the model ranks again), so a model that buys nothing costs little. The
+latest fine-tuned checkpoint is kept in the run folder so a
 resumed campaign starts from it. Health compares what the current model predicted before it
 saw a value with the value verified: Kendall tau and the share inside the 80 % interval.
 Each worker fine-tunes its own copy of the model, so its state keys carry its owner name.
@@ -40,9 +43,9 @@ def maybe_finetune(c: Any) -> float:
         return 0.0
     verified = c.store.verified()
     last = c.store.state(state_key(c, "finetuned_on"), 0)
-    due = len(verified) >= c.settings.initial and (
-        last == 0 or len(verified) - last >= c.settings.finetune_every
-    )
+    backoff = c.store.state(state_key(c, "update_backoff"), 0)
+    every = c.settings.finetune_every * 2**backoff
+    due = len(verified) >= c.settings.initial and (last == 0 or len(verified) - last >= every)
     due, c._force_finetune = due or c._force_finetune, False
     if not due:
         return 0.0
@@ -62,7 +65,19 @@ def maybe_finetune(c: Any) -> float:
         if previous and Path(previous) != folder:  # only the latest is needed to resume
             shutil.rmtree(previous, ignore_errors=True)
     c.store.set_state(state_key(c, "finetuned_on"), len(verified))
+    # an update buys nothing while free features out-rank the model: wait twice as long
+    c.store.set_state(state_key(c, "update_backoff"), backoff + 1 if outranked(c) else 0)
     return time.perf_counter() - start
+
+
+def outranked(c: Any) -> bool:
+    """Whether the last screened round ranked every objective by a cheap feature instead."""
+    for r in reversed(c.store.rounds()):
+        trust = r.get("trust")
+        if trust is not None:
+            ranked = trust.get("ranked_by") or {}
+            return bool(ranked) and all(v[0] != "surrogate" for v in ranked.values())
+    return False
 
 
 def predicted_since_finetune(c: Any) -> list[Any]:
