@@ -12,8 +12,11 @@ Example:
 from __future__ import annotations
 
 import json
+import signal
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -209,8 +212,15 @@ def run_campaign(
         campaign.store.set_state("budget", int(cfg["budget"]))
     (run_dir / "campaign.json").write_text(json.dumps(campaign.describe(), indent=1) + "\n")
     before = len(campaign.store.finished())
-    with _progress(campaign, int(cfg["budget"]), show_progress) as on_round:
-        result = campaign.run(int(cfg["budget"]), cfg.get("max_minutes"), progress=on_round)
+    with _progress(campaign, int(cfg["budget"]), show_progress) as on_round, _sigint() as seen:
+
+        def after_round(log: RoundLog) -> None:
+            if seen:  # a Ctrl-C that library code swallowed still stops the run here
+                raise KeyboardInterrupt
+            if on_round is not None:
+                on_round(log)
+
+        result = campaign.run(int(cfg["budget"]), cfg.get("max_minutes"), progress=after_round)
     recs = records(campaign)
     info = summary(recs, campaign.objectives)
     info.update(
@@ -242,6 +252,26 @@ def screening_totals(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "update_seconds": round(sum(r.get("finetune_seconds", 0.0) for r in rounds), 2),
         "round_seconds": round(sum(r.get("seconds", 0.0) for r in rounds), 2),
     }
+
+
+@contextmanager
+def _sigint() -> Iterator[list[int]]:
+    """Record every SIGINT while raising KeyboardInterrupt as usual: some library code (a
+    database pool returning a connection) catches and logs it, and the run must still stop."""
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _progress:
