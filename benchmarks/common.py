@@ -20,6 +20,21 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}"
 
 
+def campaign_record(store: Any, names: list[str], seconds: float, surrogate: Any) -> dict:
+    """What a benchmark keeps of one campaign: verified keys and values in order, the
+    surrogate's picks, trust and update seconds per round, and the wall time."""
+    rounds = [r.get("log", {}) for r in store.rounds()]
+    return {
+        "seconds": seconds,
+        "surrogate": None if surrogate is None else surrogate.name,
+        "keys": [r.key for r in store.verified()],
+        "values": [[r.values[n] for n in names] for r in store.verified()],
+        "picked_by_surrogate": [r.get("picked_by_surrogate", 0) for r in rounds],
+        "trust": [r.get("trust") for r in rounds],
+        "update_seconds": sum(r.get("finetune_seconds", 0.0) for r in rounds),
+    }
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process in MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

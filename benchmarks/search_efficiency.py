@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import RESULTS, machine
+from benchmarks.common import RESULTS, campaign_record, machine
 from benchmarks.gbdt_surrogate import GbdtSurrogate
 from searchlab import load_space
 from searchlab.campaign import Campaign, CampaignSettings
@@ -116,18 +116,9 @@ def run_one(task: str, method: str, seed: int) -> dict:
                 break
     else:
         campaign.run(spec["budget"])
-    rounds = [r.get("log", {}) for r in store.rounds()]
-    return {
-        "task": task,
-        "method": method,
-        "seed": seed,
-        "seconds": time.perf_counter() - start,
-        "surrogate": None if surrogate is None else surrogate.name,
-        "keys": [r.key for r in store.verified()],
-        "values": [[r.values[n] for n in spec["names"]] for r in store.verified()],
-        "picked_by_surrogate": [r.get("picked_by_surrogate", 0) for r in rounds],
-        "update_seconds": sum(r.get("finetune_seconds", 0.0) for r in rounds),
-    }
+    seconds = time.perf_counter() - start
+    record = campaign_record(store, spec["names"], seconds, surrogate)
+    return {"task": task, "method": method, "seed": seed, **record}
 
 
 def score(task: str, rec: dict, truth: dict) -> dict:
@@ -184,6 +175,7 @@ def main() -> None:
         # the table and figure show every method measured so far, not only those just run
         rows = cached_rows(task, truth, scored)
         table(task, rows)
+        never_worse(task, rows, truth)
         plot(task, rows, truth)
 
 
@@ -234,6 +226,53 @@ def table(task: str, rows: dict[str, list[dict]]) -> None:
             f"{method:22} {len(recs):5d}  "
             + "  ".join(f"{v:6.3f}" for v in med)
             + f"  {found:10.0%}  {secs:5.0f}"
+        )
+
+
+#: screened row -> the strategy alone it screens for
+SCREENED = {"rea+rlm": "rea", "local+rlm": "local", "gbdt": "rea"}
+
+
+def curves(task: str, recs: list[dict], truth: dict, n: int) -> np.ndarray:
+    """[seeds, n] best accuracy (single) or hypervolume ratio (pair) after each evaluation."""
+    out = []
+    for r in recs:
+        if task == "single":
+            c = np.maximum.accumulate(np.array(r["values"])[:, 0])
+        else:
+            objectives = Objectives.parse(TASKS[task]["names"], reference=TASKS[task]["reference"])
+            ref = objectives.reference_min()
+            F = objectives.to_min([dict(zip(TASKS[task]["names"], v)) for v in r["values"]])
+            c = np.array([hypervolume(F[: i + 1], ref) / truth["hv"] for i in range(len(F))])
+        out.append(np.concatenate([c, np.full(max(0, n - len(c)), c[-1])])[:n])
+    return np.array(out)
+
+
+def never_worse(task: str, rows: dict[str, list[dict]], truth: dict) -> None:
+    """Screened against its strategy alone at every 10 evaluations: the median's deficit,
+    against the bootstrap standard error of the difference of the two medians."""
+    n = TASKS[task]["budget"]
+    rng = np.random.default_rng(0)
+    for screened, alone in SCREENED.items():
+        if screened not in rows or alone not in rows:
+            continue
+        a, b = curves(task, rows[screened], truth, n), curves(task, rows[alone], truth, n)
+        worst = None
+        for m in range(10, n + 1, 10):
+            x, y = a[:, m - 1], b[:, m - 1]
+            diff = np.median(x) - np.median(y)
+            boot = [
+                np.median(rng.choice(x, len(x))) - np.median(rng.choice(y, len(y)))
+                for _ in range(400)
+            ]
+            se = float(np.std(boot))
+            if worst is None or diff - (-se) < worst[1] - (-worst[2]):
+                worst = (m, diff, se)
+        m, diff, se = worst
+        verdict = "never worse" if diff >= -se else "WORSE"
+        print(
+            f"{screened} vs {alone}: worst at {m} evaluations, median difference {diff:+.4f} "
+            f"(bootstrap s.e. {se:.4f}): {verdict}"
         )
 
 

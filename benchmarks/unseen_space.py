@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import RESULTS, machine
+from benchmarks.common import RESULTS, campaign_record, machine
 from benchmarks.digits_cnn import DigitsCnnSpace
 from searchlab.campaign import Campaign, CampaignSettings
 from searchlab.objectives import Objectives
@@ -53,20 +53,8 @@ def run_one(arm: str, strategy: str, seed: int, budget: int) -> dict:
     )
     start = time.perf_counter()
     campaign.run(budget)
-    rounds = [r.get("log", {}) for r in store.rounds()]
-    return {
-        "arm": arm,
-        "strategy": strategy,
-        "seed": seed,
-        "seconds": time.perf_counter() - start,
-        "surrogate": None if surrogate is None else surrogate.name,
-        "keys": [r.key for r in store.verified()],
-        "values": [r.values[OBJECTIVE] for r in store.verified()],
-        "picked_by_surrogate": [r.get("picked_by_surrogate", 0) for r in rounds],
-        "trust": [r.get("trust") for r in rounds],
-        "tau": [r.get("tau") for r in rounds],
-        "update_seconds": sum(r.get("finetune_seconds", 0.0) for r in rounds),
-    }
+    record = campaign_record(store, [OBJECTIVE], time.perf_counter() - start, surrogate)
+    return {"arm": arm, "strategy": strategy, "seed": seed, **record}
 
 
 def main() -> None:
@@ -84,7 +72,7 @@ def main() -> None:
             if not path.exists():
                 path.write_text(json.dumps(run_one(arm, args.strategy, seed, args.budget)))
             rec = json.loads(path.read_text())
-            best[arm].append(max(rec["values"]))
+            best[arm].append(max(np.ravel(rec["values"])))
             print(
                 f"seed {seed} {arm:8} best {best[arm][-1]:.2f}  "
                 f"surrogate picks {sum(rec['picked_by_surrogate'])}  {rec['seconds']:.0f} s",
