@@ -72,6 +72,7 @@ class LocalSearch(Strategy):
         self.current_values: dict[str, float] | None = None
         self.restarts = 0
         self._neighbours: list[Candidate] = []
+        self._around: dict[str, list[Candidate]] = {}  #: neighbourhoods rendered so far
         # keys told so far *while replaying the history in order*: the restart test must not
         # see candidates later in the same batch, or the state would depend on batching
         self._seen: set[str] = set()
@@ -86,6 +87,11 @@ class LocalSearch(Strategy):
 
     def neighbours(self, candidate: Candidate) -> list[Candidate]:
         """The one-edit neighbourhood of ``candidate`` (deterministic, without itself)."""
+        if candidate.key not in self._around:  # the best candidates' are asked every round
+            self._around[candidate.key] = self._neighbourhood(candidate)
+        return self._around[candidate.key]
+
+    def _neighbourhood(self, candidate: Candidate) -> list[Candidate]:
         enumerate_ = getattr(self.space, "neighbours", None)
         if callable(enumerate_):
             found = list(enumerate_(candidate))
