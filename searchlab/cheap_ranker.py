@@ -76,22 +76,36 @@ def choose(
     return best, float(best_tau)
 
 
-def feature_samples(
-    x_seen: np.ndarray, y_seen: np.ndarray, x_new: np.ndarray, k: int, rng: np.random.Generator
-) -> np.ndarray:
-    """[N, k] samples of the objective for features ``x_new``: line on log x plus residuals."""
-    lx = np.log(np.maximum(np.asarray(x_seen, dtype=float), 1e-12))
+def feature_line(x_seen: np.ndarray, y_seen: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """(slope, intercept, residuals) of the Theil-Sen line of y on log x over the seen rows."""
+    lx = _log(x_seen)
     y = np.asarray(y_seen, dtype=float)
     slope, intercept, _, _ = theilslopes(y, lx) if np.ptp(lx) > 0 else (0.0, np.median(y), 0, 0)
-    residuals = y - (intercept + slope * lx)
-    point = intercept + slope * np.log(np.maximum(np.asarray(x_new, dtype=float), 1e-12))
-    draws = rng.choice(residuals, size=(len(point), k), replace=True)
-    return point[:, None] + draws
+    return float(slope), float(intercept), y - (intercept + slope * lx)
 
 
 def feature_points(x_seen: np.ndarray, y_seen: np.ndarray, x_new: np.ndarray) -> np.ndarray:
     """[N] the line's values (the samples' centre) for features ``x_new``."""
-    lx = np.log(np.maximum(np.asarray(x_seen, dtype=float), 1e-12))
-    y = np.asarray(y_seen, dtype=float)
-    slope, intercept, _, _ = theilslopes(y, lx) if np.ptp(lx) > 0 else (0.0, np.median(y), 0, 0)
-    return intercept + slope * np.log(np.maximum(np.asarray(x_new, dtype=float), 1e-12))
+    slope, intercept, _ = feature_line(x_seen, y_seen)
+    return intercept + slope * _log(x_new)
+
+
+def feature_samples(
+    x_seen: np.ndarray,
+    y_seen: np.ndarray,
+    x_new: np.ndarray,
+    k: int,
+    rng: np.random.Generator,
+    shared: bool = False,
+) -> np.ndarray:
+    """[N, k] samples of the objective for features ``x_new``: line on log x plus residuals
+    drawn from the seen rows; ``shared``: the same k draws for every candidate, so the
+    samples keep the feature's order."""
+    slope, intercept, residuals = feature_line(x_seen, y_seen)
+    point = intercept + slope * _log(x_new)
+    draws = rng.choice(residuals, size=(1 if shared else len(point), k), replace=True)
+    return point[:, None] + draws
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(np.asarray(x, dtype=float), 1e-12))

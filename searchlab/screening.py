@@ -125,10 +125,9 @@ def predict(
         for name, feature in by_feature.items():
             y = np.array([r.values[name] for r in verified])
             # the same residual draws for every candidate: the pool keeps the feature's order
-            drawn = cheap_ranker.feature_samples(seen[feature], y, new[feature][:1], s.k, rng)
-            shift = drawn[0] - cheap_ranker.feature_points(seen[feature], y, new[feature][:1])[0]
-            line = cheap_ranker.feature_points(seen[feature], y, new[feature])
-            samples[:, :, names.index(name)] = line[:, None] + shift[None, :]
+            samples[:, :, names.index(name)] = cheap_ranker.feature_samples(
+                seen[feature], y, new[feature], s.k, rng, shared=True
+            )
     return samples, own, points
 
 
