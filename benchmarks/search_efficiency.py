@@ -84,9 +84,12 @@ def make_surrogate(kind: str | None, seed: int):  # noqa: ANN201
 
 
 def settings(kind: str | None, seed: int) -> CampaignSettings:
-    """The GBDT peer screens every batch, as the peers do; the RLM rows use the defaults."""
+    """The GBDT peer screens every batch after 10 unscreened values, as measured; the RLM rows
+    use the defaults."""
     if kind == "gbdt":
-        return CampaignSettings(seed=seed, pool=500, trust="always", cheap_rankers=False)
+        return CampaignSettings(
+            seed=seed, pool=500, initial=10, trust="always", cheap_rankers=False
+        )
     return CampaignSettings(seed=seed)
 
 

@@ -60,7 +60,7 @@ class CampaignSettings:
     pool: int = 250  #: candidates the strategy proposes per round
     batch: int = 10  #: candidates verified per round
     k: int = 8  #: surrogate samples per candidate
-    initial: int = 10  #: first verifications chosen without the surrogate
+    initial: int = 5  #: first verifications chosen without the surrogate
     finetune_every: int = 20  #: fine-tune after this many new verified values
     acquisition: str | None = None  #: None: "ei" for one objective, "ehvi" for several
     seed: int = 0

@@ -85,6 +85,11 @@ class Claims:
     # ----- claiming ------------------------------------------------------------------------
     def acquire(self, key: str) -> bool:
         """Claim ``key``; False when another owner holds it or it is finished."""
+        return self.take(key) is not None
+
+    def take(self, key: str) -> str | None:
+        """Claim ``key``: "new" when nobody had, "held" when this owner already holds it
+        unfinished (a claim cut off earlier), None when another owner holds it or it is done."""
         t = self.table
         try:
             with self.engine.begin() as conn:
@@ -94,10 +99,10 @@ class Claims:
                         beat=time.time(), done=False,
                     )
                 )  # fmt: skip
-            return True
+            return "new"
         except IntegrityError:
             row = self.get(key)
-            return row is not None and row.owner == self.owner and not row.done
+            return "held" if row is not None and row.owner == self.owner and not row.done else None
 
     def attach(self, key: str, trial: int) -> None:
         """Record the optuna trial number created for a claimed key."""

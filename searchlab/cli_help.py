@@ -39,7 +39,7 @@ settings (default):
   rounds.pool=250         candidates the strategy proposes per round
   rounds.batch=10         candidates verified per round (at least 1)
   rounds.k=8              surrogate samples per candidate and objective (at least 1)
-  rounds.initial=10       first verifications chosen without the surrogate
+  rounds.initial=5        first verifications chosen without the surrogate
   rounds.finetune_every=20  fine-tune the surrogate after this many new verified values
   rounds.acquisition=null ei, ehvi, ... (default: ei for one objective, ehvi for several)
   objectives.names=[...]  objectives.constraints=[...]  objectives.reference={...}

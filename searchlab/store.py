@@ -100,8 +100,14 @@ class CampaignStore:
         except Exception as exc:  # noqa: BLE001  (any driver error: report the URL)
             raise StoreError(f"cannot open storage {url!r}: {exc}") from None
         directions = [o.direction for o in objectives]
+        # the campaign proposes; the study only keeps trials: its sampler is never asked for a
+        # value, and a random one spares every claim's ask() the default TPE's bookkeeping
         study = optuna.create_study(
-            storage=storage, study_name=name, directions=directions, load_if_exists=True
+            storage=storage,
+            study_name=name,
+            directions=directions,
+            load_if_exists=True,
+            sampler=optuna.samplers.RandomSampler(seed=0),
         )
         store = cls(study, objectives)
         try:
@@ -166,9 +172,11 @@ class CampaignStore:
 
         The claims table decides first, atomically, so two workers never verify one key.
         """
-        if not self.claims.acquire(candidate.key):
+        taken = self.claims.take(candidate.key)
+        if taken is None:
             return None
-        running = self.running_trial(candidate.key)  # a claim of ours cut off after ask()
+        # a claim of ours cut off after ask() left a RUNNING trial: finish that one
+        running = self.running_trial(candidate.key) if taken == "held" else None
         if running is not None:
             self.claims.attach(candidate.key, running)
             return running

@@ -109,6 +109,7 @@ class RlmSurrogate:
             temperature=self.temperature,
             seed=seed,
             bounds=self.bounds if self.bound_samples else None,
+            reuse=True,  # a candidate back in a later pool keeps its draw: no decoding again
         )
         self._points = (tuple(c.key for c in candidates), tuple(objectives), points)
         return density.samples

@@ -325,16 +325,17 @@ def test_an_rlm_run_shows_health_and_split_in_log_summary_and_report(tmp_path, c
     out = capsys.readouterr().out
     info = json.loads((run / "summary.json").read_text())
     screened = [r for r in info["rounds"] if r["trust"] is not None]
-    assert len(screened) == 2 and info["rounds"][0]["trust"] is None  # the warm-up round
-    for r in screened:
-        assert r["picked_by_surrogate"] + r["picked_by_strategy"] == 10
+    # the warm-up round verifies rounds.initial (5), then 10, 10 and the last 5 are screened
+    assert len(screened) == 3 and info["rounds"][0]["trust"] is None
+    for r, size in zip(screened, (10, 10, 5)):
+        assert r["picked_by_surrogate"] + r["picked_by_strategy"] == size
         assert 0.0 <= r["trust"]["share"] <= 1.0
         assert r["trust"]["from"] in ("self-check", "verified")
     totals = info["screening"]
     assert totals["picked_by_surrogate"] == sum(r["picked_by_surrogate"] for r in screened)
-    assert totals["picked_by_surrogate"] + totals["picked_by_strategy"] == 20
-    assert f"picked {totals['picked_by_surrogate']} of the 20 candidates chosen" in out
+    assert totals["picked_by_surrogate"] + totals["picked_by_strategy"] == 25
+    assert f"picked {totals['picked_by_surrogate']} of the 25 candidates chosen" in out
     log = (run / "campaign_cli.log").read_text()
-    assert log.count("; picks: surrogate ") == 2 and "round 2: 30/30 verified" in log
+    assert log.count("; picks: surrogate ") == 3 and "round 3: 30/30 verified" in log
     page = (run / "report.html").read_text()
     assert "Surrogate health and trust by round" in page and "warm-up" in page

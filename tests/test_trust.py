@@ -62,7 +62,7 @@ class TruthSurrogate(NoiseSurrogate):
 def run(space, tmp_path, surrogate, cheap=True, budget=60, strategy="local"):
     objs = Objectives.parse([ACC])
     store = CampaignStore.open(f"sqlite:///{tmp_path}/t.db", "t", {}, objs)
-    settings = CampaignSettings(pool=60, batch=10, k=4, cheap_rankers=cheap)
+    settings = CampaignSettings(pool=60, batch=10, k=4, initial=10, cheap_rankers=cheap)
     c = Campaign(
         space,
         make_strategy(strategy, space, objs, seed=0),
