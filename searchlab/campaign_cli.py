@@ -86,12 +86,14 @@ def _hydra_command(
 def _checked_run(cfg: DictConfig, run_dir: Path) -> dict:
     """A run's plain config, checked as far as it can be before anything is written."""
     from searchlab.config import check_run_values
+    from searchlab.config_space import expand_space_file
     from searchlab.launch import IDENTITY, parts
     from searchlab.run_folder import absolute_storage, check_new_run, check_same_campaign
 
     plain = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
     # stored absolute: resume from another directory must find the same database
     plain["storage"] = absolute_storage(plain.get("storage"))
+    plain["space"] = expand_space_file(plain["space"])  # the space itself, not a path
     check_run_values(plain)
     check_new_run(run_dir, str(plain["name"]))
     check_same_campaign(plain, run_dir, IDENTITY)

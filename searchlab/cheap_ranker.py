@@ -38,6 +38,8 @@ FEATURES = ("params", "flops")
 def features(space: Any, candidates: Sequence[Any]) -> dict[str, np.ndarray]:
     """{feature: [N] values} for the features the space computes for every candidate."""
     out: dict[str, np.ndarray] = {}
+    if not getattr(space, "renders_network", True):  # a configuration has no graph to count
+        return out
     for name in FEATURES:
         try:
             out[name] = np.array([float(getattr(space, name)(c)) for c in candidates])

@@ -42,8 +42,13 @@ class UsageError(Exception):
 
 
 def _space_overrides(overrides: Sequence[str]) -> list[str]:
-    """``space=NAME`` without a YAML selects the plugin option; ``space=null`` drops the group."""
+    """``space=NAME`` without a YAML selects the plugin option; ``space=null`` drops the group.
+
+    A space file of the user's (``space=FILE.yaml``, or ``space=NAME`` with
+    ``conf/space/NAME.yaml`` in the working folder) is a configuration space read from it.
+    """
     from importlib.resources import files
+    from pathlib import Path
 
     # the same package hydra composes from, whether installed or editable
     known = {p.name.removesuffix(".yaml") for p in (files("searchlab.conf") / "space").iterdir()}
@@ -53,7 +58,12 @@ def _space_overrides(overrides: Sequence[str]) -> list[str]:
         if sep and key == "space" and value == "null":
             out.append("~space")  # hydra's way to drop a default group: the text is raw
         elif sep and key == "space" and value and value not in known:
-            out += ["space=plugin", f"space.name={value}"]
+            mine = Path("conf", "space", f"{value}.yaml")
+            if value.endswith((".yaml", ".yml")) or mine.is_file():
+                path = Path(value) if value.endswith((".yaml", ".yml")) else mine
+                out += ["space=plugin", "space.name=config", f"+space.args.file='{path}'"]
+            else:
+                out += ["space=plugin", f"space.name={value}"]
         else:
             out.append(item)
     return out
@@ -196,10 +206,12 @@ def cmd_sample(cfg: DictConfig) -> int:
     space = _load_space(cfg)
     rng = np.random.default_rng(cfg.seed)
     cands = [space.sample(rng) for _ in range(cfg.n)]
+    network = space.renders_network  # a configuration has no graph to count
     print(f"{'key':16}  {'params':>9}  {'flops':>11}  {'chars':>6}  {'words':>5}  genotype")
     for c in cands:
+        params, flops = (space.params(c), space.flops(c)) if network else ("-", "-")
         print(
-            f"{c.key:16}  {space.params(c):9d}  {space.flops(c):11d}  {len(c.text):6d}  "
+            f"{c.key:16}  {params:>9}  {flops:>11}  {len(c.text):6d}  "
             f"{len(c.text.split()):5d}  {space.genotype_to_str(c.genotype)}"
         )
     if cfg.out:
@@ -207,8 +219,13 @@ def cmd_sample(cfg: DictConfig) -> int:
         out.mkdir(parents=True, exist_ok=True)
         with open(out / "candidates.jsonl", "w") as fh:
             for c in cands:
-                (out / f"{c.key}.onnx.txt").write_text(c.text + "\n")
-                record = {**c.to_dict(), "params": space.params(c), "flops": space.flops(c)}
+                suffix = ".onnx.txt" if network else ".yaml"
+                (out / f"{c.key}{suffix}").write_text(
+                    c.text if c.text.endswith("\n") else c.text + "\n"
+                )
+                record = c.to_dict()
+                if network:
+                    record.update(params=space.params(c), flops=space.flops(c))
                 record.pop("text")
                 fh.write(json.dumps(record) + "\n")
         print(f"wrote {len(cands)} texts and candidates.jsonl to {out}")

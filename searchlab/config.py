@@ -131,6 +131,8 @@ class VerifierConfig:
     """A verifier by name and its options."""
 
     name: str = MISSING
+    #: verifier=function: the objective's ``module:function``; verifier=command: the command
+    target: Optional[str] = None  # noqa: UP045
     options: dict[str, Any] = field(default_factory=dict)
     workers: int = 0  #: > 1: candidates verified in parallel worker processes
     time_limit: Optional[float] = None  # noqa: UP045  (seconds per candidate, in a worker)
@@ -154,7 +156,7 @@ class RoundConfig:
     pool: int = 250
     batch: int = 10
     k: int = 8
-    initial: int = 10
+    initial: int = 5
     finetune_every: int = 20
     acquisition: Optional[str] = None  # noqa: UP045
     trust: str = "measured"  #: "measured" (searchlab.trust) or "always" (screen every pick)

@@ -159,8 +159,14 @@ def cmd_export(args: Sequence[str]) -> int:
     write_csv(out, columns(names), rows)
     verified = sum(r["state"] == "COMPLETE" for r in rows)
     print(f"wrote {len(rows)} candidates ({verified} verified) of {cfg['name']} to {out}")
+    # a network's text is rendered again from its genotype; a configuration's text is itself
+    source = (
+        f"text_column=genotype space={cfg['space']['name']}"
+        if space.renders_network
+        else "text_column=text"
+    )
     print(
-        f"  searchlab fit data={out} targets=[{','.join(names)}] text_column=genotype "
-        f"space={cfg['space']['name']} out=DIR  fits an RLM on the {verified} verified"
+        f"  searchlab fit data={out} targets=[{','.join(names)}] {source} out=DIR  "
+        f"fits an RLM on the {verified} verified"
     )
     return 0

@@ -51,7 +51,7 @@ def parts(cfg: Mapping[str, Any], load_surrogate: bool = True) -> Parts:
     run leaves no campaign behind to be refused as "started with another config" later.
     """
     from searchlab.acquisition import default_acquisition, make_acquisition
-    from searchlab.config import check_run_values
+    from searchlab.config import ConfigError, check_run_values
     from searchlab.registry import load_space
     from searchlab.strategies import make_strategy
     from searchlab.surrogate import RlmSurrogate
@@ -61,17 +61,24 @@ def parts(cfg: Mapping[str, Any], load_surrogate: bool = True) -> Parts:
     space = load_space(cfg["space"]["name"], **dict(cfg["space"].get("args") or {}))
     o = cfg["objectives"]
     objectives = Objectives.parse(o["names"], o.get("constraints") or [], o.get("reference"))
+    if objectives.cheap and not space.renders_network:
+        raise ConfigError(
+            f"objectives.names: {list(objectives.cheap)} are counted on a network's graph; "
+            f"space {space.name!r} renders no network"
+        )
     seed = int(cfg.get("seed", 0))
     strategy = make_strategy(
         cfg["strategy"]["name"], space, objectives, seed=seed, **dict(cfg["strategy"]["options"])
     )
     ver = cfg["verifier"]
+    target = {} if ver.get("target") is None else {"target": ver["target"]}
     verifier = make_verifier(
         ver["name"],
         space,
         workers=int(ver.get("workers") or 0),
         time_limit=ver.get("time_limit"),
         memory_limit_gb=ver.get("memory_limit_gb"),
+        **target,
         **dict(ver.get("options") or {}),
     )
     verifier.check(objectives.expensive)

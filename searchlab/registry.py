@@ -65,10 +65,18 @@ def _import(target: str, label: str) -> type:
     return obj
 
 
+#: spaces built from a declaration rather than installed: never listed among the installed
+#: ones (which are built without arguments), always available by name
+DECLARED = {"config": "searchlab.config_space:ConfigSpace"}
+
+
 def space_class(name: str) -> type:
-    """The Space subclass registered as ``name`` or found at dotted path ``module:Class``."""
+    """The Space subclass registered as ``name`` or found at dotted path ``module:Class``
+    (``config``: a configuration space, :mod:`searchlab.config_space`)."""
     if ":" in name:
         return _import(name, name)
+    if name in DECLARED:
+        return _import(DECLARED[name], name)
     registered = available_spaces()
     if name not in registered:
         known = ", ".join(sorted(registered)) or "none"
@@ -79,7 +87,7 @@ def space_class(name: str) -> type:
     return _import(registered[name], name)
 
 
-def load_space(name: str, **kwargs: Any) -> Space:
+def load_space(name: str, /, **kwargs: Any) -> Space:
     """Instantiate a space by registered name or dotted path, with keyword arguments."""
     cls = space_class(name)
     try:

@@ -1,7 +1,9 @@
 """Space: the contract every search space plugin fulfils.
 
-A space samples, mutates and crosses genotypes, and renders each one as a weight-free ONNX
-graph (whose canonical text identifies the candidate) and as a buildable torch module.
+A space samples, mutates and crosses genotypes and renders each one as a canonical text that
+identifies the candidate. A network space renders a weight-free ONNX graph (``_onnx``, whose
+canonical text is the candidate's) and a buildable torch module; any other space (a
+configuration, :mod:`searchlab.config_space`) renders its own text with ``_text`` instead.
 Public methods validate and wrap; subclasses override the underscored ``_`` methods.
 
 Example (a complete space, two layers of widths to choose):
@@ -91,6 +93,15 @@ class Space(ABC):
         self._recent_models: OrderedDict[str, onnx.ModelProto] = OrderedDict()
         if not self.name:
             raise SpaceError(f"{type(self).__name__} must set a class attribute 'name'")
+        if not self.renders_network and type(self)._text is Space._text:
+            raise SpaceError(
+                f"{type(self).__name__} must define _onnx (a network space) or _text (any other)"
+            )
+
+    @property
+    def renders_network(self) -> bool:
+        """Whether candidates are networks (ONNX, torch, params, FLOPs) rather than texts."""
+        return type(self)._onnx is not Space._onnx
 
     # ----- to override ---------------------------------------------------------------
     @abstractmethod
@@ -109,17 +120,21 @@ class Space(ABC):
         """Return the genotype normalized, or raise ValueError naming the problem."""
         return genotype
 
-    @abstractmethod
     def _onnx(self, genotype: Any) -> onnx.ModelProto:
         """The weight-free ONNX model of a genotype (deterministic names and order)."""
+        raise NotImplementedError(f"space {self.name!r} renders no network")
 
-    @abstractmethod
     def _torch(self, genotype: Any) -> torch.nn.Module:
         """A freshly initialized torch module computing the same network as ``_onnx``."""
+        raise NotImplementedError(f"space {self.name!r} renders no network")
 
-    @abstractmethod
     def _export_weights(self, genotype: Any, module: torch.nn.Module) -> dict[str, np.ndarray]:
         """Values for the ONNX graph's weight inputs taken from a module built by ``_torch``."""
+        raise NotImplementedError(f"space {self.name!r} renders no network")
+
+    def _text(self, genotype: Any) -> str:
+        """The canonical text of a space that renders no network (one text per candidate)."""
+        raise NotImplementedError(f"space {self.name!r} defines neither _onnx nor _text")
 
     def _encode(self, genotype: Any) -> np.ndarray:
         """A flat numeric vector for baseline predictors."""
@@ -153,6 +168,11 @@ class Space(ABC):
     def candidate(self, genotype: Any) -> Candidate:
         """Build the candidate (canonical text and key) of a genotype."""
         genotype = self.validate(genotype)
+        if not self.renders_network:
+            text = self._call("text", self._text, genotype)
+            if not isinstance(text, str) or not text:
+                raise SpaceError(f"space {self.name!r}: _text returned {text!r}, not a text")
+            return Candidate(space=self.name, genotype=genotype, text=text)
         model = self._canonical(genotype)[0]
         cand = Candidate(space=self.name, genotype=genotype, text=to_text(model))
         # the graph just rendered is kept a while: a cost asked of a fresh candidate (a
@@ -202,7 +222,7 @@ class Space(ABC):
         return self._canonical(candidate.genotype)[0]
 
     def to_text(self, candidate: Candidate) -> str:
-        """The candidate's canonical ONNX text."""
+        """The candidate's canonical text (ONNX text for a network)."""
         self._own(candidate)
         return candidate.text
 
@@ -245,6 +265,8 @@ class Space(ABC):
         return canonical_model(model)
 
     def _costs(self, candidate: Candidate) -> tuple[int, int]:
+        if not self.renders_network:
+            raise SpaceError(f"space {self.name!r} renders no network: it has no params or flops")
         if candidate.key not in self._cost_cache:
             model = self._recent_models.pop(candidate.key, None) or self.to_onnx(candidate)
             self._cost_cache[candidate.key] = (count_params(model), count_flops(model))

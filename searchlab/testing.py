@@ -59,7 +59,16 @@ def check_mutation(space: Space, n: int = 10) -> None:
 
 
 def check_text_parses(space: Space, n: int = 5) -> None:
-    """Texts parse back with onnx.parser, pass the checker with shape inference, re-render."""
+    """Texts parse back with onnx.parser, pass the checker with shape inference, re-render.
+
+    A space of texts other than networks must parse its texts back (``from_text``)."""
+    if not space.renders_network:
+        for c in _draw(space, 5, n):
+            assert isinstance(c.text, str) and c.text, f"{space.name!r}: empty text"
+            from_text = getattr(space, "from_text", None)
+            assert from_text is not None, f"{space.name!r}: no from_text to parse texts back"
+            assert from_text(c.text) == c, f"{space.name!r}: text does not parse back"
+        return
     for c in _draw(space, 5, n):
         model = check_text(c.text, f"{space.name} candidate {c.key}")
         assert to_text(model) == c.text, f"{space.name!r}: text does not re-render identically"
@@ -79,9 +88,11 @@ def check_keys(space: Space, n: int = 5) -> None:
     # renders the genotypes again. cloudpickle sends the class by reference when it is
     # importable and by value when it is not (a script's or notebook's __main__, a function).
     cls = type(space)
+    # a space declared by data (a configuration space) is rebuilt from its declaration
+    declared = space.declaration() if hasattr(space, "declaration") else {}
     genotypes = [json.loads(c.genotype_json()) for c in cands]
     try:
-        payload = cloudpickle.dumps((cls, genotypes))
+        payload = cloudpickle.dumps((cls, declared, genotypes))
     except Exception as exc:
         raise AssertionError(
             f"{space.name!r}: cannot send class {cls.__qualname__} to a fresh process for the "
@@ -89,8 +100,8 @@ def check_keys(space: Space, n: int = 5) -> None:
         ) from exc
     code = (
         "import json,pickle,sys\n"
-        "S,genotypes=pickle.loads(sys.stdin.buffer.read())\n"
-        "s=S()\n"
+        "S,declared,genotypes=pickle.loads(sys.stdin.buffer.read())\n"
+        "s=S(**declared)\n"
         "print(json.dumps([s.candidate(g).key for g in genotypes]))"
     )
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
@@ -101,12 +112,14 @@ def check_keys(space: Space, n: int = 5) -> None:
         f"{space.name!r}: key check in a fresh process failed:\n{proc.stderr.decode()}"
     )
     # the child builds the space with default arguments: compare only when those reproduce it
-    if cls().candidate(cands[0].genotype).key == cands[0].key:
+    if cls(**declared).candidate(cands[0].genotype).key == cands[0].key:
         assert json.loads(proc.stdout) == [c.key for c in cands], "keys differ across processes"
 
 
 def check_torch_forward(space: Space, n: int = 2, batch: int = 3) -> None:
-    """The torch module runs a batch and returns one finite row per example."""
+    """The torch module runs a batch and returns one finite row per example (networks)."""
+    if not space.renders_network:
+        return
     for c in _draw(space, 8, n):
         module = space.to_torch(c).eval()
         with torch.no_grad():
@@ -117,6 +130,8 @@ def check_torch_forward(space: Space, n: int = 2, batch: int = 3) -> None:
 
 def check_onnx_matches_torch(space: Space, n: int = 3, batch: int = 2) -> None:
     """The ONNX graph with the module's weights gives the module's outputs (onnxruntime)."""
+    if not space.renders_network:
+        return
     import onnxruntime as ort
 
     torch.manual_seed(0)
@@ -159,13 +174,14 @@ def check_onnx_matches_torch(space: Space, n: int = 3, batch: int = 2) -> None:
 
 
 def check_encoding(space: Space, n: int = 10) -> None:
-    """encode() gives finite 1-D vectors of one length; params/flops are positive integers."""
+    """encode() gives finite 1-D vectors of one length; a network's params/flops are
+    positive integers."""
     cands = _draw(space, 10, n)
     vecs = [space.encode(c) for c in cands]
     assert len({v.shape for v in vecs}) == 1 and vecs[0].ndim == 1, "encodings differ in shape"
     assert all(np.isfinite(v).all() for v in vecs)
     assert len({v.tobytes() for v in vecs}) > 1, f"{space.name!r}: every encoding is the same"
-    for c in cands[:3]:
+    for c in cands[:3] if space.renders_network else []:
         assert space.params(c) > 0 and space.flops(c) > 0
 
 

@@ -34,6 +34,11 @@ RUN: dict[str, list[str]] = {
     "searchlab front runs/NAME": [],
     "searchlab export runs/NAME": [],
     "searchlab run verifier=tabular_latency objectives=local_latency budget=30": SMALL,
+    # the workdir holds the README's conf/space/svm.yaml and mymodule.py, as a reader's would
+    "searchlab run space=svm verifier=function verifier.target=mymodule:objective "
+    "objectives=cv_accuracy budget=60": SMALL,
+    "searchlab run space=svm_digits verifier=function "
+    "verifier.target=searchlab.examples:svm_digits objectives=cv_accuracy budget=60": SMALL,
 }
 
 #: example -> why it is not run here
@@ -91,8 +96,32 @@ def workdir(tmp_path_factory) -> Path:
     """A working directory with the finished run folder the examples call runs/NAME."""
     root = tmp_path_factory.mktemp("readme")
     (root / "spaces").symlink_to(README.parent / "spaces")  # the bundled data, by README path
+    (root / "conf" / "space").mkdir(parents=True)
+    (root / "conf" / "space" / "svm.yaml").write_text(readme_block("yaml", "# conf/space/svm.yaml"))
+    (root / "mymodule.py").write_text(readme_block("python", "# mymodule.py"))
     _shell("searchlab run run_dir=runs/NAME surrogate=none report=false " + " ".join(SMALL), root)
     return root
+
+
+def readme_block(language: str, first_line: str) -> str:
+    """The README's ``language`` code block that starts with ``first_line``."""
+    for block in re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S):
+        if block.startswith(first_line):
+            return block
+    raise AssertionError(f"no {language} block starting {first_line!r} in the README")
+
+
+def test_the_configuration_space_python_example_runs(workdir):
+    """The README's Python example for configuration spaces, with fewer trials."""
+    code = readme_block("python", "import optuna\nimport searchlab").replace(
+        "n_trials=60", "n_trials=6"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=workdir, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "'kernel'" in proc.stdout and "acc_cv" in proc.stdout
+    assert (workdir / "svm.db").is_file()
 
 
 def _shell(example: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -1,12 +1,15 @@
-"""Optuna's samplers (TPE, NSGA-II, random) as a strategy over a CategoricalSpace.
+"""Optuna's samplers (TPE, NSGA-II, random) as a strategy over a CategoricalSpace or a
+configuration space.
 
-Each genotype position ``i`` becomes a categorical parameter ``p{i}`` over
-``space.choices[i]``. Every ask builds a fresh in-memory study, replays the told history
-as finished trials (failed ones as FAIL trials; constraint violations as the trials'
-constraints), seeds a new sampler from the ask's generator and calls ``study.ask`` until it
-has ``n`` new candidates or has spent a bounded number of asks. Nothing is kept between
-asks, so the base contract (seed, ask count, history) fixes every answer. TPE runs with
-``constant_liar`` so the trials of one batch, still running, push later ones elsewhere.
+In a CategoricalSpace each genotype position ``i`` becomes a categorical parameter ``p{i}``
+over ``space.choices[i]``; a configuration space (:mod:`searchlab.config_space`) gives its own
+parameters, suggested define-by-run so conditional ones follow their conditions. Every ask
+builds a fresh in-memory study, replays the told history as finished trials (failed ones as
+FAIL trials; constraint violations as the trials' constraints), seeds a new sampler from the
+ask's generator and calls ``study.ask`` until it has ``n`` new candidates or has spent a
+bounded number of asks. Nothing is kept between asks, so the base contract (seed, ask count,
+history) fixes every answer. TPE runs with ``constant_liar`` so the trials of one batch, still
+running, push later ones elsewhere.
 
 Example:
     >>> from searchlab import load_space
@@ -58,19 +61,30 @@ class OptunaSampler(Strategy):
         self, space: Space, objectives: Objectives, seed: int = 0, sampler: str = "tpe"
     ) -> None:
         super().__init__(space, objectives, seed)
-        if not isinstance(space, CategoricalSpace):
+        self.configured = callable(getattr(space, "suggest", None))
+        if not (isinstance(space, CategoricalSpace) or self.configured):
             raise StrategyError(
                 f"strategy 'optuna' needs a CategoricalSpace (a fixed list of choices per "
-                f"position); space {space.name!r} ({type(space).__name__}) is not one"
+                f"position) or a configuration space; space {space.name!r} "
+                f"({type(space).__name__}) is neither"
             )
         if sampler not in SAMPLERS:
             raise StrategyError(
                 f"strategy 'optuna': sampler must be one of {', '.join(SAMPLERS)}, got {sampler!r}"
             )
         self.sampler = sampler
-        self.distributions = {
-            f"p{i}": CategoricalDistribution(list(opts)) for i, opts in enumerate(space.choices)
-        }
+        if self.configured:
+            self.distributions = space.distributions()
+        else:
+            self.distributions = {
+                f"p{i}": CategoricalDistribution(list(opts)) for i, opts in enumerate(space.choices)
+            }
+
+    def _params(self, cand: Candidate) -> dict[str, Any]:
+        """A candidate as optuna parameters (its configuration, or one ``p{i}`` a position)."""
+        if self.configured:
+            return dict(cand.genotype)
+        return {f"p{i}": gene for i, gene in enumerate(cand.genotype)}
 
     def options(self) -> dict[str, Any]:
         """Name, seed and which optuna sampler."""
@@ -99,12 +113,11 @@ class OptunaSampler(Strategy):
             size = getattr(sampler, "population_size", None) or size
         trials, done = [], 0
         for cand, vals in self.history:
-            params = {f"p{i}": gene for i, gene in enumerate(cand.genotype)}
+            params = self._params(cand)
+            dists = {name: self.distributions[name] for name in params}
             if vals is None:
                 trials.append(
-                    create_trial(
-                        state=TrialState.FAIL, params=params, distributions=self.distributions
-                    )
+                    create_trial(state=TrialState.FAIL, params=params, distributions=dists)
                 )
                 continue
             attrs: dict[str, Any] = {}
@@ -119,7 +132,7 @@ class OptunaSampler(Strategy):
                 create_trial(
                     values=[vals[name] for name in names],
                     params=params,
-                    distributions=self.distributions,
+                    distributions=dists,
                     system_attrs=attrs,
                 )
             )
@@ -143,9 +156,12 @@ class OptunaSampler(Strategy):
                     if len(out) >= n:
                         break
                     # the trial stays RUNNING: with constant_liar TPE steers away from it
-                    trial = study.ask(self.distributions)
-                    genotype = [trial.params[f"p{i}"] for i in range(len(self.distributions))]
-                    cand = self.space.candidate(genotype)
+                    if self.configured:  # define-by-run: conditions decide what is asked
+                        cand = self.space.candidate(self.space.suggest(study.ask()))
+                    else:
+                        trial = study.ask(self.distributions)
+                        n_genes = len(self.distributions)
+                        cand = self.space.candidate([trial.params[f"p{i}"] for i in range(n_genes)])
                     if cand.key not in keys and cand.key not in self.told:
                         keys.add(cand.key)
                         out.append(cand)

@@ -25,12 +25,15 @@ from searchlab.verifiers.tabular import TabularVerifier
 
 def _registry() -> dict[str, type[Verifier]]:
     # training and latency import torch / onnxruntime machinery: load them when asked for
+    from searchlab.verifiers.function import CommandVerifier, FunctionVerifier
     from searchlab.verifiers.halving import HalvingVerifier
     from searchlab.verifiers.latency import LatencyVerifier
     from searchlab.verifiers.train import TrainVerifier
 
     return {
         "tabular": TabularVerifier,
+        "function": FunctionVerifier,
+        "command": CommandVerifier,
         "train": TrainVerifier,
         "train_halving": HalvingVerifier,
         "latency": LatencyVerifier,
