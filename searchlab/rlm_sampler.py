@@ -210,12 +210,13 @@ class RlmSampler(BaseSampler):
         """Up to ``pool`` distinct new configurations, as the inner sampler proposes them."""
         out: list[Candidate] = []
         keys = set(seen)
+        # the same for every proposal of this trial: asked once
+        relative = self.inner.infer_relative_search_space(study, trial)
+        dists = space.distributions()
         for _ in range(2 * self.pool):
             if len(out) >= self.pool:
                 break
-            relative = self.inner.infer_relative_search_space(study, trial)
             values = dict(self.inner.sample_relative(study, trial, relative))
-            dists = space.distributions()
             for p in space.parameters:
                 if p.active(values) and p.name not in values:
                     values[p.name] = self.inner.sample_independent(
