@@ -1,6 +1,7 @@
 """The searchlab command: listing, sampling, writing texts, one-line errors."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -26,10 +27,15 @@ def test_sample_prints_and_writes(tmp_path, capsys):
 
 
 def test_sample_is_seeded(capsys):
-    main(["sample", "n=3", "seed=5"])
+    assert main(["sample", "n=3", "seed=5"]) == 0
     first = capsys.readouterr().out
-    main(["sample", "n=3", "seed=5"])
+    assert main(["sample", "n=3", "seed=5"]) == 0
     assert capsys.readouterr().out == first
+    assert main(["sample", "n=3", "seed=6"]) == 0
+    other = capsys.readouterr().out
+    keys = [line.split()[0] for line in first.splitlines()[1:]]
+    assert len(keys) == 3 and all(re.fullmatch("[0-9a-f]{16}", k) for k in keys), first
+    assert other != first
 
 
 def test_spaces_lists_metrics(capsys):

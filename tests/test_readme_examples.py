@@ -7,6 +7,7 @@ example's own) or skipped for a stated reason; a new example must be added to on
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -122,6 +123,30 @@ def test_the_configuration_space_python_example_runs(workdir):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "'kernel'" in proc.stdout and "acc_cv" in proc.stdout
     assert (workdir / "svm.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("first_line", "reader_name"),
+    [
+        (
+            "from searchlab.testing import SpaceConformance",
+            "from plugin_space import MlpSpace as MySpace",
+        ),
+        (
+            "from searchlab.testing import StrategyConformance",
+            "from searchlab.strategies import RegularizedEvolution as MyStrategy",
+        ),
+    ],
+)
+def test_the_plugin_author_examples_run(first_line, reader_name, tmp_path):
+    """The conformance examples, with a real space or strategy standing for the reader's."""
+    code = reader_name + "\n" + readme_block("python", first_line)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def _shell(example: str, cwd: Path) -> subprocess.CompletedProcess:
