@@ -124,3 +124,18 @@ def test_plugin_that_raises_gives_one_clear_error():
 def test_unknown_spaces(name, message):
     with pytest.raises(UnknownSpaceError, match=message):
         load_space(name)
+
+
+def test_the_tokenizer_corpus_ignores_installed_plugins(entry_point_dir):
+    """The vocabulary's corpus is the spaces named (the built-ins unless told), so an installed
+    plugin does not change what fit and pretrain learn."""
+    from searchlab.rlm.pretrain import BUILTIN_SPACES, tokenizer_corpus
+
+    assert "toy" in available_spaces()
+    corpus = tokenizer_corpus(per_space=3, seed=1)
+    rng = np.random.default_rng(1)
+    expected = [load_space(n).sample(rng).text for n in BUILTIN_SPACES for _ in range(3)]
+    assert corpus == expected
+    assert not any("\nmlp (" in t for t in corpus)
+    named = tokenizer_corpus(["toy"], per_space=2)
+    assert len(named) == 2 and all("\nmlp (" in t for t in named)

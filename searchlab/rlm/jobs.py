@@ -21,7 +21,7 @@ from scipy.stats import kendalltau, spearmanr
 
 from searchlab.rlm.checkpoint import CheckpointError
 from searchlab.rlm.data import DataError, Row, read_rows, warn_stderr
-from searchlab.rlm.pretrain import tokenizer_corpus
+from searchlab.rlm.pretrain import BUILTIN_SPACES, tokenizer_corpus
 from searchlab.rlm.surrogate import RegressionLanguageModel
 from searchlab.rlm.train import TrainConfig
 from searchlab.rlm.transfer import choose_links, proxy_columns, store_links
@@ -93,7 +93,8 @@ def fit_csv(
     if init == "scratch":
         if cfg.min_steps == 0:  # a fresh model needs many updates, however few the rows
             cfg = replace(cfg, min_steps=1500)
-        corpus = tokenizer_corpus() + [r.text for r in chosen]
+        named = [space] if space is not None else BUILTIN_SPACES
+        corpus = tokenizer_corpus(named) + [r.text for r in chosen]
         rlm = RegressionLanguageModel.create(
             corpus, vocab_size=vocab_size, device=device, seed=seed, **(net_sizes or {})
         )

@@ -28,11 +28,12 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau, spearmanr
 
-from searchlab.registry import available_spaces, load_space
+from searchlab.registry import load_space
 from searchlab.rlm.checkpoint import checkpoint_id
 from searchlab.rlm.data import DataError, Row, split, table_rows
 from searchlab.rlm.surrogate import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
+from searchlab.space import Space
 
 
 @dataclass
@@ -48,15 +49,19 @@ class PretrainTask:
     solo_columns: list[str] = field(default_factory=list)
 
 
-def tokenizer_corpus(per_space: int = 1000, seed: int = 0) -> list[str]:
-    """Texts of random candidates from every installed space (for learning the vocabulary)."""
+#: the built-in spaces: the corpus a tokenizer learns from when no space is named, so the
+#: vocabulary is the same on every machine whatever plugins are installed there
+BUILTIN_SPACES = ("fbnet", "nb201")
+
+
+def tokenizer_corpus(
+    spaces: Sequence[str | Space] = BUILTIN_SPACES, per_space: int = 1000, seed: int = 0
+) -> list[str]:
+    """Texts of random candidates from the spaces named (for learning the vocabulary)."""
     rng = np.random.default_rng(seed)
     texts = []
-    for name in sorted(available_spaces()):
-        try:
-            space = load_space(name)
-        except ValueError:
-            continue  # a broken plugin does not stop pretraining on the others
+    for space in spaces:
+        space = load_space(space) if isinstance(space, str) else space
         texts += [space.sample(rng).text for _ in range(per_space)]
     return texts
 
@@ -166,7 +171,8 @@ def pretrain(
         }
         tests.append((task.space, table_rows(space, columns, test), columns))
     if init is None:
-        corpus = tokenizer_corpus() + [ex.text for ex in train_set[::max_objectives]]
+        named = sorted({task.space for task in tasks})
+        corpus = tokenizer_corpus(named) + [ex.text for ex in train_set[::max_objectives]]
         rlm = RegressionLanguageModel.create(
             corpus, vocab_size=vocab_size, seed=cfg.seed, device=device, **(net_sizes or {})
         )
