@@ -27,7 +27,7 @@ from benchmarks.common import RESULTS, load, machine, save
 from benchmarks.few_shot import tune
 from searchlab import load_space
 from searchlab.rlm.pretrain import tokenizer_corpus
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
 
 TARGET = "lat_ms_hwnb_pixel3"

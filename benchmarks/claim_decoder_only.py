@@ -28,17 +28,17 @@ from torch import nn
 
 from benchmarks.claim_heads import SIZES, TASKS, fit_digits, splits
 from benchmarks.common import RESULTS, load, machine, save
-from searchlab.rlm.model import EncoderLayer, RegressionLM, RlmConfig
+from searchlab.rlm.model import EncoderLayer, RlmConfig, RlmNetwork
 from searchlab.rlm.pretrain import tokenizer_corpus
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 
 ARCHS = ("encoder-decoder", "decoder-only")
 
 
 class PrefixLM(nn.Module):
-    """Decoder-only transformer with a bidirectional input prefix, shaped like RegressionLM.
+    """Decoder-only transformer with a bidirectional input prefix, shaped like RlmNetwork.
 
-    It offers RegressionLM's decoding interface, so the RLM's training loop and constrained
+    It offers RlmNetwork's decoding interface, so the RLM's training loop and constrained
     KV-cached sampler run it unchanged: ``encode`` runs the input through every layer and
     keeps each layer's keys/values of the input (the input never attends to the numbers, so
     they do not change while decoding); ``decode`` lets number tokens attend to those and to
@@ -56,7 +56,7 @@ class PrefixLM(nn.Module):
         self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(layers))
         self.ln_f = nn.LayerNorm(cfg.d_model)
         self.head = nn.Linear(cfg.d_model, cfg.num_vocab)
-        self.apply(RegressionLM._init)
+        self.apply(RlmNetwork._init)
 
     def encode(self, ids: torch.Tensor, pad: torch.Tensor) -> tuple[list, torch.Tensor]:
         """Per-layer keys/values of the input and its mask [B, 1, 1, S] (True = attend)."""
@@ -77,7 +77,7 @@ class PrefixLM(nn.Module):
         return memory
 
     def encoded(self, ids: torch.Tensor, pad: torch.Tensor) -> tuple[list, torch.Tensor]:
-        """What decoding needs of the inputs (as ``RegressionLM.encoded``)."""
+        """What decoding needs of the inputs (as ``RlmNetwork.encoded``)."""
         return self.encode(ids, pad)
 
     def decode(
@@ -127,7 +127,7 @@ class PrefixLM(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def matched_prefix_lm(net: RegressionLM, seed: int) -> PrefixLM:
+def matched_prefix_lm(net: RlmNetwork, seed: int) -> PrefixLM:
     """The decoder-only model whose parameter count is nearest to ``net``'s."""
     target = net.num_parameters()
     best = None

@@ -29,7 +29,7 @@ from torch import nn
 from benchmarks.common import RESULTS, machine, save
 from searchlab import load_space
 from searchlab.rlm.pretrain import tokenizer_corpus
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
 
 TASKS = [
@@ -89,7 +89,7 @@ def fit_regressor(rlm, data, normalize: bool, epochs: int, seed: int, log) -> di
             t: (float(d["train"][1].mean()), float(d["train"][1].std() or 1.0))
             for t, d in data.items()
         }
-    rlm.encoder.warm([x for d in data.values() for part in d.values() for x in part[0]])
+    rlm.batcher.warm([x for d in data.values() for part in d.values() for x in part[0]])
     rows = [(text, t[1], (v - stats[t][0]) / stats[t][1]) for t, d in data.items()
             for text, v in zip(*d["train"])]  # fmt: skip
     cfg = TrainConfig(seed=seed)
@@ -107,7 +107,7 @@ def fit_regressor(rlm, data, normalize: bool, epochs: int, seed: int, log) -> di
         out = []
         with torch.no_grad():
             for i in range(0, len(texts), 256):
-                ids, pad = rlm.encoder.batch([(t, (task[1],)) for t in texts[i : i + 256]])
+                ids, pad = rlm.batcher.batch([(t, (task[1],)) for t in texts[i : i + 256]])
                 out.append(model(ids, pad).numpy())
         model.train()
         mean, std = stats[task]
@@ -117,7 +117,7 @@ def fit_regressor(rlm, data, normalize: bool, epochs: int, seed: int, log) -> di
     rng = np.random.default_rng(seed)
     for epoch in range(epochs):
         for batch in np.array_split(rng.permutation(len(rows)), math.ceil(len(rows) / 32)):
-            ids, pad = rlm.encoder.batch([(rows[i][0], (rows[i][1],)) for i in batch])
+            ids, pad = rlm.batcher.batch([(rows[i][0], (rows[i][1],)) for i in batch])
             target = torch.tensor([rows[i][2] for i in batch], dtype=torch.float32)
             for group in opt.param_groups:
                 group["lr"] = lr_at(step)

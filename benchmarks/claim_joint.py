@@ -27,9 +27,9 @@ from scipy.stats import spearmanr
 from benchmarks.claim_heads import SIZES
 from benchmarks.common import RESULTS, machine, save
 from searchlab import load_space
-from searchlab.pareto import fitness_order, front_mask, hypervolume
+from searchlab.core.pareto import fitness_order, front_mask, hypervolume
 from searchlab.rlm.pretrain import tokenizer_corpus
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
 
 OBJECTIVES = ("acc_cifar10_test", "lat_ms_hwnb_pixel3", "lat_ms_hwnb_eyeriss")

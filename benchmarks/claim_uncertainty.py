@@ -25,9 +25,8 @@ from scipy.stats import spearmanr
 from benchmarks.common import RESULTS, machine, save
 from benchmarks.few_shot import tune
 from searchlab import load_space
-from searchlab.rlm.checkpoint import checkpoint_id
-from searchlab.rlm.jobs import checkpoint_path
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.checkpoint import checkpoint_id, checkpoint_path
+from searchlab.rlm.regressor import RegressionLanguageModel
 
 PRETRAINED = ["acc_cifar100_test", "lat_ms_hwnb_eyeriss"]
 NEW = ["acc_cifar10_test", "lat_ms_hwnb_pixel3"]

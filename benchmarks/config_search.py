@@ -16,14 +16,13 @@ edge, looked up in the bundled benchmark (cifar10 test accuracy): the same netwo
 - ``tpe+rlm``: ``optuna`` with :class:`searchlab.RlmSampler` around the same TPE.
 
 Figure: the median over seeds of the best accuracy after 50 and 100 trials. Each (problem,
-method, seed) run goes to results/config_search/ and is skipped when present, so a run
-resumes; the table is printed from every saved run.
+method, seed) run is added to results/config_search.json as it ends and skipped when there,
+so a run resumes; the table is printed from every saved run.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable
 from functools import cache
@@ -34,16 +33,18 @@ import numpy as np
 import optuna
 
 import searchlab
-from benchmarks.common import RESULTS, machine
+from benchmarks import common
+from benchmarks.common import machine
 from searchlab import examples
-from searchlab.config_space import ConfigSpace
-from searchlab.rlm.checkpoint import checkpoint_id
-from searchlab.rlm.jobs import checkpoint_path
+from searchlab.core.config_space import ConfigSpace
+from searchlab.rlm.checkpoint import checkpoint_id, checkpoint_path
 
-OUT = RESULTS / "config_search"
+OUT = "config_search"
 CONF = Path(__file__).parents[1] / "conf" / "space"
 METHODS = ("random", "tpe", "local", "local+rlm", "tpe+rlm")
 MARKS = (50, 100)
+#: what names one run in the results file
+KEY = ("problem", "method", "seed", "budget")
 
 
 @cache
@@ -108,15 +109,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--budget", type=int, default=100)
     args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
-    print(f"checkpoint {checkpoint_id(checkpoint_path('default'))}; {machine()}", flush=True)
+    ident = checkpoint_id(checkpoint_path("default"))
+    print(f"checkpoint {ident}; {machine()}", flush=True)
     for name in args.problems:
         for method in args.methods:
             for seed in args.seeds:
-                path = OUT / f"{name}_{method}_b{args.budget}_{seed}.json"
-                if not path.exists():
-                    path.write_text(json.dumps(run_one(name, method, seed, args.budget)))
-                rec = json.loads(path.read_text())
+                key = (name, method, seed, args.budget)
+                if key not in {_key(r) for r in common.load(OUT).get("records", [])}:
+                    run = run_one(name, method, seed, args.budget)
+                    record = dict(zip(KEY, key)) | run | {"machine": machine()}
+                    common.add_record(OUT, record, KEY, checkpoint=ident)
+                rec = next(r for r in common.load(OUT)["records"] if _key(r) == key)
                 best = np.maximum.accumulate(rec["values"])
                 print(
                     f"{name} {method:10} seed {seed} best@50 {best[min(49, len(best) - 1)]:.2f} "
@@ -126,12 +129,20 @@ def main() -> None:
         table(name, args.budget)
 
 
+def _key(record: dict) -> tuple:
+    return tuple(record[k] for k in KEY)
+
+
 def table(name: str, budget: int) -> None:
     """Median best accuracy at each mark over every saved seed, per method."""
     print(f"\n{name}: median best acc_cv (%) over seeds")
     print(f"{'method':10} {'seeds':>5} " + " ".join(f"{'@' + str(m):>8}" for m in MARKS))
     for method in METHODS:
-        runs = [json.loads(p.read_text()) for p in OUT.glob(f"{name}_{method}_b{budget}_*.json")]
+        runs = [
+            r
+            for r in common.load(OUT).get("records", [])
+            if (r["problem"], r["method"], r["budget"]) == (name, method, budget)
+        ]
         if runs:
             bests = [[max(r["values"][:m]) for r in runs] for m in MARKS]
             cells = " ".join(f"{np.median(b):8.2f}" for b in bests)

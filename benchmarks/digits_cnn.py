@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from onnx import TensorProto, helper
 
-from searchlab.categorical import CategoricalSpace
+from searchlab.core.categorical import CategoricalSpace
 
 WIDTHS = ("4", "8", "16", "32")
 KERNELS = ("1", "3", "5")

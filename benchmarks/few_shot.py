@@ -28,10 +28,9 @@ from benchmarks import common
 from benchmarks.baselines import BASELINES, fit_predict
 from benchmarks.common import RESULTS, machine
 from searchlab import load_space
-from searchlab.rlm.checkpoint import checkpoint_id
-from searchlab.rlm.jobs import checkpoint_path
+from searchlab.rlm.checkpoint import checkpoint_id, checkpoint_path
 from searchlab.rlm.pretrain import tokenizer_corpus
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
 from searchlab.rlm.transfer import choose_links, proxy_columns
 

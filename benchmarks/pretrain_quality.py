@@ -28,9 +28,8 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 
 from benchmarks.common import add_record, machine
 from searchlab import load_space
-from searchlab.rlm.checkpoint import checkpoint_id
-from searchlab.rlm.jobs import checkpoint_path
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.checkpoint import checkpoint_id, checkpoint_path
+from searchlab.rlm.regressor import RegressionLanguageModel
 
 NAME = "pretrain_quality"
 

@@ -16,9 +16,8 @@ import numpy as np
 
 from benchmarks.common import machine
 from searchlab import load_space
-from searchlab.rlm.checkpoint import checkpoint_id
-from searchlab.rlm.jobs import checkpoint_path
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.checkpoint import checkpoint_id, checkpoint_path
+from searchlab.rlm.regressor import RegressionLanguageModel
 
 COLUMNS = ["acc_cifar100_test", "lat_ms_hwnb_eyeriss"]
 

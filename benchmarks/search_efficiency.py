@@ -17,9 +17,9 @@ peer 500, as it always has):
 
 - ``rea+rlm``, ``local+rlm``: regularized evolution or local search with the bundled default
   checkpoint (pretrained on cifar100 / imagenet16-120 accuracies and other devices'
-  latencies; never cifar10 nor pixel3) under the default trust rule (:mod:`searchlab.trust`:
-  the surrogate picks the share of each batch its measured health earns, the strategy the
-  rest; params / FLOPs rank an objective where they rank it better);
+  latencies; never cifar10 nor pixel3) under the default trust rule
+  (:mod:`searchlab.campaign.trust`: the surrogate picks the share of each batch its measured
+  health earns, the strategy the rest; params / FLOPs rank an objective where they rank it better);
 - ``gbdt``: the peers' gradient-boosted trees on one-hot, refit every 20, screening every
   batch in full (the peers' way: no trust rule, no cheap rankers) for regularized evolution.
 
@@ -37,16 +37,15 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import RESULTS, campaign_record, machine
-from benchmarks.gbdt_surrogate import GbdtSurrogate
 from searchlab import load_space
-from searchlab.campaign import Campaign, CampaignSettings
-from searchlab.objectives import Objectives
-from searchlab.pareto import front_mask, hypervolume
-from searchlab.rlm.checkpoint import checkpoint_id
-from searchlab.rlm.jobs import checkpoint_path
-from searchlab.store import CampaignStore
+from searchlab.campaign.loop import Campaign, CampaignSettings
+from searchlab.core.objectives import Objectives
+from searchlab.core.pareto import front_mask, hypervolume
+from searchlab.rlm.checkpoint import checkpoint_id, checkpoint_path
+from searchlab.store.study import CampaignStore
 from searchlab.strategies import make_strategy
-from searchlab.surrogate import RlmSurrogate
+from searchlab.surrogates.gbdt import GbdtSurrogate
+from searchlab.surrogates.rlm import RlmSurrogate
 from searchlab.verifiers import TabularVerifier
 
 TASKS = {

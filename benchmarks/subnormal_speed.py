@@ -15,14 +15,14 @@ import time
 import torch
 import torch.nn.functional as F
 
-from searchlab.rlm.model import RegressionLM, RlmConfig
+from searchlab.rlm.model import RlmConfig, RlmNetwork
 
 
 def run(flush: bool, steps: int) -> list[float]:
     """Examples/s per block of 100 steps."""
     torch.set_flush_denormal(flush)
     torch.manual_seed(0)
-    net = RegressionLM(RlmConfig(vocab_size=4096, num_vocab=33, max_input=512))
+    net = RlmNetwork(RlmConfig(vocab_size=4096, num_vocab=33, max_input=512))
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
     rates, start = [], time.perf_counter()
     for step in range(1, steps + 1):

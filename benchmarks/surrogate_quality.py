@@ -27,7 +27,7 @@ from benchmarks.baselines import BASELINES, fit_predict
 from benchmarks.common import RESULTS, machine, nb201_split, save
 from searchlab import load_space
 from searchlab.rlm.pretrain import tokenizer_corpus
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
 
 TARGETS = [

@@ -17,9 +17,8 @@ import numpy as np
 
 from benchmarks.common import RESULTS, machine, peak_rss_mb, save
 from searchlab import available_spaces, load_space
-from searchlab.rlm.checkpoint import checkpoint_id
-from searchlab.rlm.jobs import checkpoint_path
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.checkpoint import checkpoint_id, checkpoint_path
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
 
 
@@ -34,7 +33,7 @@ def decoder_speedup(rlm, texts, k, batch, repeats=3):  # noqa: ANN001, ANN201
     from searchlab.rlm.decode import sample_tokens
 
     out = {}
-    enc = rlm.encoder
+    enc = rlm.batcher
     chunks = [texts[i : i + batch] for i in range(0, len(texts), batch)]
     for n_obj in (1, 3):
         objectives = ("acc_cifar10_test", "lat_ms_hwnb_eyeriss", "lat_ms_hwnb_fpga")[:n_obj]

@@ -33,11 +33,10 @@ from benchmarks import common
 from benchmarks.baselines import fit_predict
 from benchmarks.common import machine
 from searchlab import load_space
-from searchlab.config_space import ConfigSpace
-from searchlab.rlm.checkpoint import checkpoint_id
-from searchlab.rlm.jobs import checkpoint_path
+from searchlab.core.config_space import ConfigSpace
+from searchlab.rlm.checkpoint import checkpoint_id, checkpoint_path
 from searchlab.rlm.pretrain import tokenizer_corpus
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
 
 COLUMN = "acc_cifar10_test"

@@ -8,7 +8,7 @@ RLM learns the objective by fine-tuning on the campaign's own values). Each cand
 trained on scikit-learn's digits (AdamW, lr 0.005, 4 epochs, batch 64, one thread, seed 0)
 and scored by validation accuracy. Two arms per seed, the same strategy and budget: the
 strategy alone, and the strategy screened by the RLM under the default trust rule
-(:mod:`searchlab.trust`). Figure: the best validation accuracy after the budget. Each (arm,
+(:mod:`searchlab.campaign.trust`). Figure: the best validation accuracy after the budget. Each (arm,
 seed) is saved to results/unseen_space/ and skipped when present, so a run resumes.
 """
 
@@ -22,14 +22,13 @@ import numpy as np
 
 from benchmarks.common import RESULTS, campaign_record, machine
 from benchmarks.digits_cnn import DigitsCnnSpace
-from searchlab.campaign import Campaign, CampaignSettings
-from searchlab.objectives import Objectives
-from searchlab.rlm.checkpoint import checkpoint_id
-from searchlab.rlm.jobs import checkpoint_path
-from searchlab.store import CampaignStore
+from searchlab.campaign.loop import Campaign, CampaignSettings
+from searchlab.core.objectives import Objectives
+from searchlab.rlm.checkpoint import checkpoint_id, checkpoint_path
+from searchlab.store.study import CampaignStore
 from searchlab.strategies import make_strategy
-from searchlab.surrogate import RlmSurrogate
-from searchlab.verifiers.train import TrainVerifier
+from searchlab.surrogates.rlm import RlmSurrogate
+from searchlab.verifiers.training import TrainVerifier
 
 OUT = RESULTS / "unseen_space"
 OBJECTIVE = "acc_digits_val"

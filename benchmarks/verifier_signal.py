@@ -22,7 +22,7 @@ from scipy.stats import spearmanr
 from benchmarks.common import machine, save
 from searchlab import load_space
 from searchlab.verifiers.latency import LatencyVerifier
-from searchlab.verifiers.train import TrainVerifier
+from searchlab.verifiers.training import TrainVerifier
 
 
 def latency(cells: int) -> None:

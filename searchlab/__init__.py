@@ -1,24 +1,32 @@
-"""searchlab: neural architecture search with a Regression Language Model as evaluator."""
+"""searchlab: neural architecture search with a Regression Language Model as evaluator.
 
-from searchlab.candidate import Candidate
-from searchlab.categorical import CategoricalSpace
-from searchlab.registry import available_spaces, load_space
-from searchlab.space import Space, SpaceError
-from searchlab.tabular import BenchmarkMissError, TabularBenchmark
+The public names are here (``from searchlab import load_space, optimize, ...``). The package
+is one folder a concept, each importing only those listed before it: ``core`` (candidates,
+spaces, objectives, Pareto tools), then ``rlm``, ``strategies``, ``verifiers``, ``store`` and
+``report``, then ``surrogates``, then ``campaign``, then ``cli`` and ``testing``
+(conformance suites for plugin authors).
+"""
+
+from searchlab.core.candidate import Candidate
+from searchlab.core.categorical import CategoricalSpace
+from searchlab.core.registry import available_spaces, load_space
+from searchlab.core.space import Space, SpaceError
+from searchlab.core.tabular import BenchmarkMissError, TabularBenchmark
 
 __version__ = "0.1.0"
 
 #: imported on first use: the campaign machinery is heavier than the space contract
 _LAZY = {
-    "optimize": "searchlab.tuning",
-    "OptimizeResult": "searchlab.tuning",
-    "ConfigSpace": "searchlab.config_space",
-    "RlmSampler": "searchlab.rlm_sampler",
+    "optimize": "searchlab.campaign.tuning",
+    "OptimizeResult": "searchlab.campaign.tuning",
+    "ConfigSpace": "searchlab.core.config_space",
+    "RlmSampler": "searchlab.campaign.rlm_sampler",
+    "Surrogate": "searchlab.surrogates.base",
 }
 
 
 def __getattr__(name: str) -> object:
-    """``searchlab.optimize``, ``ConfigSpace`` and ``RlmSampler``, imported when first used."""
+    """``optimize``, ``ConfigSpace``, ``RlmSampler`` and ``Surrogate``, imported when first used."""
     if name in _LAZY:
         import importlib
 
@@ -35,6 +43,7 @@ __all__ = [
     "RlmSampler",
     "Space",
     "SpaceError",
+    "Surrogate",
     "TabularBenchmark",
     "available_spaces",
     "load_space",

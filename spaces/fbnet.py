@@ -41,10 +41,10 @@ import torch
 from onnx import TensorProto, helper
 from torch import nn
 
-from searchlab.categorical import CategoricalSpace
-from searchlab.folding import fold_conv_bn
-from searchlab.onnx_text import IR_VERSION, OPSET
-from searchlab.tabular import TabularBenchmark
+from searchlab.core.categorical import CategoricalSpace
+from searchlab.core.folding import fold_conv_bn
+from searchlab.core.onnx_text import IR_VERSION, OPSET
+from searchlab.core.tabular import TabularBenchmark
 
 #: the 9 layer choices, in HW-NAS-Bench's PRIMITIVES order
 OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")

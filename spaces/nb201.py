@@ -33,10 +33,10 @@ import torch
 from onnx import TensorProto, helper
 from torch import nn
 
-from searchlab.categorical import CategoricalSpace
-from searchlab.folding import fold_bn, fold_conv_bn
-from searchlab.onnx_text import IR_VERSION, OPSET
-from searchlab.tabular import TabularBenchmark
+from searchlab.core.categorical import CategoricalSpace
+from searchlab.core.folding import fold_bn, fold_conv_bn
+from searchlab.core.onnx_text import IR_VERSION, OPSET
+from searchlab.core.tabular import TabularBenchmark
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: (to_node, from_node) of each edge, in the order of the benchmark's arch_str

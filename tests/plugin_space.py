@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from onnx import TensorProto, helper
 
-from searchlab.categorical import CategoricalSpace
+from searchlab.core.categorical import CategoricalSpace
 
 WIDTHS = ("8", "16", "32")
 

@@ -11,7 +11,7 @@ import time
 
 from onnx import TensorProto, helper
 
-from searchlab.categorical import CategoricalSpace
+from searchlab.core.categorical import CategoricalSpace
 from searchlab.verifiers.base import Verifier
 
 WIDTHS = tuple(str(w) for w in range(1, 9))

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchlab.acquisition import (
+from searchlab.campaign.acquisition import (
     ACQUISITIONS,
     Acquisition,
     Candidates,
@@ -14,8 +14,8 @@ from searchlab.acquisition import (
     hypervolume_improvement,
     make_acquisition,
 )
-from searchlab.objectives import Constraint, Objective, Objectives
-from searchlab.pareto import hypervolume
+from searchlab.core.objectives import Constraint, Objective, Objectives
+from searchlab.core.pareto import hypervolume
 
 RNG = np.random.default_rng(0)
 ONE = Objectives.parse(["acc_cifar10_test"])

@@ -111,9 +111,9 @@ def evaluate_edited(root: Path, name: str, file: str, old: str, new: str) -> str
 
 def raising_mutate(root: Path) -> None:
     """A space plugin whose mutate raises, driving the stored campaign further."""
-    from searchlab.campaign import Campaign, CampaignSettings
-    from searchlab.objectives import Objectives
-    from searchlab.store import CampaignStore
+    from searchlab.campaign.loop import Campaign, CampaignSettings
+    from searchlab.core.objectives import Objectives
+    from searchlab.store.study import CampaignStore
     from searchlab.strategies import make_strategy
     from searchlab.verifiers import make_verifier
     from spaces.nb201 import Nb201Space
@@ -135,7 +135,7 @@ def raising_mutate(root: Path) -> None:
 CASES = {
     "malformed ONNX text": (
         lambda r: api(
-            lambda: __import__("searchlab.onnx_text").onnx_text.check_text(
+            lambda: __import__("searchlab.core.onnx_text").core.onnx_text.check_text(
                 BAD_ONNX, "cand.onnx.txt"
             )
         ),  # fmt: skip

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 
 from searchlab import load_space
-from searchlab.campaign import Campaign, CampaignSettings
+from searchlab.campaign.loop import Campaign, CampaignSettings
 from searchlab.cli import main
-from searchlab.evaluation import Evaluation
-from searchlab.launch import records
-from searchlab.objectives import Objectives
-from searchlab.report import summary
-from searchlab.store import CampaignStore, StoreError
+from searchlab.cli.launch import records
+from searchlab.core.evaluation import Evaluation
+from searchlab.core.objectives import Objectives
+from searchlab.report.summary import summary
+from searchlab.store.study import CampaignStore, StoreError
 from searchlab.strategies import make_strategy
 from searchlab.verifiers import TabularVerifier
 
@@ -211,7 +211,7 @@ def test_store_refuses_a_run_folder_of_another_campaign(space, tmp_path):
 
 
 def test_rlm_surrogate_round_records_predictions_and_health(space, tmp_path):
-    from searchlab.surrogate import RlmSurrogate
+    from searchlab.surrogates.rlm import RlmSurrogate
 
     objs = Objectives.parse(OBJS, reference=REF)
     store = CampaignStore.open(f"sqlite:///{tmp_path}/r.db", "r", {}, objs)
@@ -288,7 +288,7 @@ def test_each_round_logs_one_line_and_stores_the_same_figures(space, tmp_path, c
     c = oracle_campaign(space, tmp_path)
     with caplog.at_level(logging.INFO, logger="searchlab"):
         result = c.run(budget=15)
-    lines = [r.getMessage() for r in caplog.records if r.name == "searchlab.campaign"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "searchlab.campaign.loop"]
     assert lines[0].startswith("campaign o starting: space nb201, strategy random, surrogate ")
     assert "budget 15, 0 evaluated" in lines[0] and f"{tmp_path}/o.db" in lines[0]
     matches = [ROUND_LINE.match(line) for line in lines[1:]]
@@ -318,9 +318,9 @@ def test_one_objective_logs_no_hypervolume_and_no_surrogate_says_so(space, tmp_p
     strategy = make_strategy("rea", space, objs, seed=0, population=10)
     settings = CampaignSettings(pool=50, batch=5)
     c = Campaign(space, strategy, None, TabularVerifier(space), objs, store, settings)
-    with caplog.at_level(logging.INFO, logger="searchlab.campaign"):
+    with caplog.at_level(logging.INFO, logger="searchlab.campaign.loop"):
         c.run(budget=10)
-    lines = [r.getMessage() for r in caplog.records if r.name == "searchlab.campaign"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "searchlab.campaign.loop"]
     best = max(r.values["acc_cifar10_test"] for r in store.verified())
     assert lines[-1].startswith(f"round 1: 10/10 verified; best acc_cifar10_test {best:.4g}; ")
     assert "hypervolume" not in lines[-1] and "; no surrogate; surrogate update 0.0 s" in lines[-1]
@@ -332,7 +332,7 @@ def test_run_logs_to_the_run_folder_and_summary_lists_the_rounds(tmp_path, monke
     args = ["run", "name=logged", "budget=10", "surrogate=none", "progress=false", "report=false"]
     assert main([*args, "rounds.batch=5"]) == 0
     run = tmp_path / "runs" / "logged"
-    log = (run / "campaign_cli.log").read_text()
+    log = (run / "campaign.log").read_text()
     assert "campaign logged starting: space nb201, strategy local, surrogate none" in log
     assert f"run folder {run}" in log
     assert "round 0: 5/10 verified;" in log and "round 1: 10/10 verified;" in log
@@ -344,7 +344,7 @@ def test_run_logs_to_the_run_folder_and_summary_lists_the_rounds(tmp_path, monke
 
 
 def test_the_progress_bar_labels_the_surrogate_health(space, tmp_path):
-    from searchlab.launch import _progress
+    from searchlab.cli.launch import _progress
 
     c = oracle_campaign(space, tmp_path, objectives=["acc_cifar10_test"])
     result = c.run(budget=10)

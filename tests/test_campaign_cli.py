@@ -118,7 +118,7 @@ def test_sigkilled_run_resumes_without_loss_or_duplicates(tmp_path):
     assert a["verified"] == budget and a["integrity"] == [] and a["resumed_from"] >= at_kill
     from omegaconf import OmegaConf
 
-    from searchlab.launch import build
+    from searchlab.cli.launch import build
 
     def verified_keys(run):
         cfg = OmegaConf.to_container(OmegaConf.load(run / "config.yaml"), resolve=True)
@@ -335,7 +335,7 @@ def test_an_rlm_run_shows_health_and_split_in_log_summary_and_report(tmp_path, c
     assert totals["picked_by_surrogate"] == sum(r["picked_by_surrogate"] for r in screened)
     assert totals["picked_by_surrogate"] + totals["picked_by_strategy"] == 25
     assert f"picked {totals['picked_by_surrogate']} of the 25 candidates chosen" in out
-    log = (run / "campaign_cli.log").read_text()
+    log = (run / "campaign.log").read_text()
     assert log.count("; picks: surrogate ") == 3 and "round 3: 30/30 verified" in log
     page = (run / "report.html").read_text()
     assert "Surrogate health and trust by round" in page and "warm-up" in page

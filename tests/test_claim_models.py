@@ -9,14 +9,14 @@ from benchmarks.claim_joint import front_ratio
 from benchmarks.rlm_ablation import parse_variant
 from searchlab import load_space
 from searchlab.rlm.decode import sample_tokens
-from searchlab.rlm.model import RegressionLM, RlmConfig
+from searchlab.rlm.model import RlmConfig, RlmNetwork
 from searchlab.rlm.numbers import NumberTokenizer
 
 
 def _prefix_lm():
     tok = NumberTokenizer(digits=3)
     cfg = RlmConfig(vocab_size=40, num_vocab=len(tok.vocab), d_model=64, n_heads=4, d_ff=256)
-    net = RegressionLM(cfg)
+    net = RlmNetwork(cfg)
     return tok, net, matched_prefix_lm(net, seed=0).eval()
 
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from searchlab.cli import main
-from searchlab.onnx_text import check_text
+from searchlab.core.onnx_text import check_text
 
 
 def test_sample_prints_and_writes(tmp_path, capsys):

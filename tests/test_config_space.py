@@ -11,9 +11,9 @@ import pytest
 import searchlab
 from searchlab import load_space
 from searchlab.cli import main
-from searchlab.config_space import ConfigSpace, ConfigSpaceError, read_space_file
-from searchlab.objectives import Objectives
-from searchlab.space import SpaceError
+from searchlab.core.config_space import ConfigSpace, ConfigSpaceError, read_space_file
+from searchlab.core.objectives import Objectives
+from searchlab.core.space import SpaceError
 from searchlab.strategies import make_strategy
 from searchlab.testing import SpaceConformance
 

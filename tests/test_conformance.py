@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from plugin_space import MisnamedWeightsSpace, MlpSpace
 
-from searchlab.registry import load_space
+from searchlab.core.registry import load_space
 from searchlab.testing import SpaceConformance, check_keys, check_onnx_matches_torch
 
 TESTS = Path(__file__).parent

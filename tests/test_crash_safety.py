@@ -16,7 +16,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from searchlab.cli import main
-from searchlab.launch import build
+from searchlab.cli.launch import build
 
 FAST = ["surrogate=none", "progress=false", "report=false", "rounds.batch=5"]
 KILLS = 12

@@ -17,9 +17,9 @@ from collections import Counter
 import optuna
 from omegaconf import OmegaConf
 
-from searchlab.claims import Claims
-from searchlab.cli import compose, main
-from searchlab.launch import build
+from searchlab.cli.launch import build
+from searchlab.cli.main import compose, main
+from searchlab.store.claims import Claims
 
 WORKER_ARGS = ["heartbeat=0.5", "grace=4", "report=false"]
 

@@ -13,9 +13,9 @@ from test_campaign import OracleSurrogate
 
 from searchlab import load_space
 from searchlab.cli import main
-from searchlab.launch import build
-from searchlab.objectives import Objectives
-from searchlab.store import CampaignStore
+from searchlab.cli.launch import build
+from searchlab.core.objectives import Objectives
+from searchlab.store.study import CampaignStore
 
 FAST = ["progress=false", "report=false", "rounds.batch=5", "rounds.pool=30", "rounds.k=4"]
 OBJS = ["acc_cifar10_test", "lat_ms_hwnb_pixel3"]

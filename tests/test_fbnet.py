@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from searchlab.registry import load_space
+from searchlab.core.registry import load_space
 from searchlab.testing import SpaceConformance
 from spaces.fbnet import DATA, LAYERS, FbnetSpace
 

@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
-from searchlab.campaign import Campaign, CampaignSettings
-from searchlab.config_space import ConfigSpace
-from searchlab.objectives import Objectives
-from searchlab.store import CampaignStore
+from searchlab.campaign.loop import Campaign, CampaignSettings
+from searchlab.core.config_space import ConfigSpace
+from searchlab.core.objectives import Objectives
+from searchlab.store.study import CampaignStore
 from searchlab.strategies import make_strategy
 from searchlab.verifiers import VerifierError, make_verifier
 from searchlab.verifiers.function import CommandVerifier, FunctionVerifier

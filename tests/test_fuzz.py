@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchlab import load_space
-from searchlab.candidate import text_key
-from searchlab.onnx_text import OnnxTextError, canonical_text, check_text, parse_text
-from searchlab.registry import available_spaces
+from searchlab.core.candidate import text_key
+from searchlab.core.onnx_text import OnnxTextError, canonical_text, check_text, parse_text
+from searchlab.core.registry import available_spaces
 from searchlab.rlm.numbers import NumberTokenizer
 
 SPACES = sorted(available_spaces())

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from searchlab import Candidate, load_space
-from searchlab.graph_cost import count_flops, count_params
-from searchlab.onnx_text import (
+from searchlab.core.graph_cost import count_flops, count_params
+from searchlab.core.onnx_text import (
     OnnxTextError,
     canonical_model,
     check_text,

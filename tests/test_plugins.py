@@ -12,7 +12,7 @@ import pytest
 
 from searchlab import SpaceError, available_spaces, load_space
 from searchlab.cli import main
-from searchlab.registry import UnknownSpaceError
+from searchlab.core.registry import UnknownSpaceError
 from searchlab.testing import SpaceConformance, check_space
 
 TESTS = Path(__file__).parent

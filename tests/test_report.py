@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from searchlab import load_space
-from searchlab.objectives import Objectives
-from searchlab.pareto import hypervolume
-from searchlab.report import fronts, hypervolume_curve, standing, summary, write_results
+from searchlab.core.objectives import Objectives
+from searchlab.core.pareto import hypervolume
+from searchlab.report.results import write_results
+from searchlab.report.summary import fronts, hypervolume_curve, standing, summary
 
 ACC, LAT = "acc_cifar10_test", "lat_ms_hwnb_pixel3"
 NOISE = {ACC: 1.0, LAT: 0.6}
@@ -270,7 +271,8 @@ def test_standing_gives_the_summary_best_and_hypervolume_from_values(records, re
 
 def test_importing_report_does_not_import_plotting_libraries():
     code = (
-        "import sys, searchlab.report; print(sorted({'matplotlib', 'plotly'} & set(sys.modules)))"
+        "import sys, searchlab.report.summary\n"
+        "print(sorted({'matplotlib', 'plotly'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

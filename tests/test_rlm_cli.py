@@ -11,7 +11,7 @@ import pytest
 
 from searchlab import load_space
 from searchlab.cli import main
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 from spaces.nb201 import DATA
 
 CELL = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -329,9 +329,7 @@ def test_fingerprint_refuses_changed_tokenizers(
     assert code == 0 or (out == [] and f"{copied}" in err and "fingerprint" in err)
 
 
-@pytest.mark.parametrize(
-    "folder", ["searchlab/checkpoints/default", "benchmarks/checkpoints/strict"]
-)
+@pytest.mark.parametrize("folder", ["searchlab/checkpoints/default"])
 def test_bundled_checkpoints_carry_matching_fingerprints(folder):
     path = Path(__file__).parents[1] / folder
     assert "fingerprint" in json.loads((path / "config.json").read_text())

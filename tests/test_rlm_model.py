@@ -12,9 +12,9 @@ from searchlab.rlm.batching import TOKENS_PER_ROW, padded_chunks
 from searchlab.rlm.checkpoint import CheckpointError
 from searchlab.rlm.decode import sample_tokens
 from searchlab.rlm.loss import number_loss, soft_targets
-from searchlab.rlm.model import RegressionLM, RlmConfig
+from searchlab.rlm.model import RlmConfig, RlmNetwork
 from searchlab.rlm.numbers import NumberTokenizer
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
 
 TOK = NumberTokenizer(digits=3, min_exp=-4, max_exp=4)
@@ -23,7 +23,7 @@ TINY = dict(d_model=32, n_heads=2, enc_layers=1, dec_layers=2, d_ff=64, max_inpu
 
 def _net(seed):
     torch.manual_seed(seed)
-    return RegressionLM(RlmConfig(vocab_size=60, num_vocab=len(TOK.vocab), **TINY)).eval()
+    return RlmNetwork(RlmConfig(vocab_size=60, num_vocab=len(TOK.vocab), **TINY)).eval()
 
 
 def _inputs(seed, batch=3, length=11):
@@ -132,7 +132,7 @@ def test_objectives_decode_in_the_order_asked(fitted):
 
 def test_fit_records_rows_and_columns_in_the_card(fitted):
     rlm, texts = fitted
-    from searchlab.candidate import text_key
+    from searchlab.core.candidate import text_key
 
     assert rlm.seen_keys("acc") == {text_key(t) for t in texts}
     assert rlm.seen_keys("other") == set()

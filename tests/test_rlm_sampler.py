@@ -7,9 +7,9 @@ import numpy as np
 import optuna
 import pytest
 
-from searchlab.config_space import ConfigSpace
-from searchlab.rlm_sampler import RlmSampler
-from searchlab.surrogate import RlmSurrogate
+from searchlab.campaign.rlm_sampler import RlmSampler
+from searchlab.core.config_space import ConfigSpace
+from searchlab.surrogates.rlm import RlmSurrogate
 
 SPACE = ConfigSpace(
     {

@@ -7,7 +7,7 @@ import torch
 from searchlab.rlm.data import Row
 from searchlab.rlm.numbers import NumberTokenizer
 from searchlab.rlm.pretrain import joint_examples
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
 
 TINY = dict(d_model=32, n_heads=2, enc_layers=1, dec_layers=2, d_ff=64, max_input=128)

@@ -12,9 +12,9 @@ import pytest
 from plugin_space import WIDTHS, MlpSpace
 
 from searchlab import load_space
-from searchlab.objectives import Objectives
-from searchlab.pareto import front_mask, front_ranks
-from searchlab.space import Space
+from searchlab.core.objectives import Objectives
+from searchlab.core.pareto import front_mask, front_ranks
+from searchlab.core.space import Space
 from searchlab.strategies import (
     NSGA2,
     STRATEGIES,

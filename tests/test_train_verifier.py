@@ -11,11 +11,11 @@ import torch
 from plugin_space import MlpSpace
 
 from searchlab import load_space
-from searchlab.pareto import fitness_order
+from searchlab.core.pareto import fitness_order
 from searchlab.verifiers.base import VerifierError
 from searchlab.verifiers.datasets import load_dataset
 from searchlab.verifiers.halving import HalvingVerifier, SuccessiveHalving, rung_epochs
-from searchlab.verifiers.train import TrainVerifier
+from searchlab.verifiers.training import TrainVerifier
 
 torch.set_num_threads(1)
 

@@ -7,8 +7,9 @@ import pytest
 from scipy.stats import kendalltau
 
 from searchlab import load_space
-from searchlab.rlm.jobs import checkpoint_path, fit_csv
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.checkpoint import checkpoint_path
+from searchlab.rlm.jobs import fit_csv
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.transfer import (
     MIN_TAU,
     choose_links,
@@ -16,7 +17,7 @@ from searchlab.rlm.transfer import (
     map_decoded,
     proxy_columns,
 )
-from searchlab.surrogate import RlmSurrogate
+from searchlab.surrogates.rlm import RlmSurrogate
 
 DATA = "spaces/data/nb201_acc_latency.csv.xz"
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from searchlab import load_space
-from searchlab.campaign import Campaign, CampaignSettings
-from searchlab.objectives import Objectives
-from searchlab.store import CampaignStore
+from searchlab.campaign.loop import Campaign, CampaignSettings
+from searchlab.campaign.trust import Health, TrustRule, kendall_se
+from searchlab.core.objectives import Objectives
+from searchlab.store.study import CampaignStore
 from searchlab.strategies import make_strategy
-from searchlab.trust import Health, TrustRule, kendall_se
 from searchlab.verifiers import TabularVerifier
 
 ACC = "acc_cifar10_test"
@@ -119,7 +119,7 @@ def test_a_free_feature_ranks_where_the_surrogate_ranks_like_noise(space, tmp_pa
 
 
 def test_round_records_and_log_lines_carry_health_and_split(space, tmp_path, caplog):
-    with caplog.at_level(logging.INFO, logger="searchlab.campaign"):
+    with caplog.at_level(logging.INFO, logger="searchlab.campaign.loop"):
         c = run(space, tmp_path, TruthSurrogate(space), budget=30)
     logs = [r["log"] for r in c.store.rounds()]
     assert logs[0]["trust"] is None and logs[0]["picked_by_strategy"] == 10  # warm-up

@@ -9,8 +9,8 @@ from pool_helpers import ScriptedVerifier, tiny_candidates
 from searchlab import load_space
 from searchlab.verifiers.base import VerifierError
 from searchlab.verifiers.latency import LatencyVerifier
+from searchlab.verifiers.lookup import TabularVerifier
 from searchlab.verifiers.pool import PoolVerifier
-from searchlab.verifiers.tabular import TabularVerifier
 
 
 @pytest.fixture(scope="module")

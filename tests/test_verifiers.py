@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from searchlab import load_space
-from searchlab.evaluation import Evaluation
-from searchlab.objectives import Objectives
-from searchlab.store import CampaignStore
+from searchlab.core.evaluation import Evaluation
+from searchlab.core.objectives import Objectives
+from searchlab.store.study import CampaignStore
 from searchlab.verifiers import VerifierError, make_verifier
 from searchlab.verifiers.pool import PoolVerifier
 

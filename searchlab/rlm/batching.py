@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from searchlab.rlm.numbers import NumberTokenizer
+from searchlab.rlm.numbers import NO_TARGET, NumberTokenizer
 
 if TYPE_CHECKING:
     from searchlab.rlm.train import Example
@@ -60,10 +60,10 @@ class Encoder:
         return ids, ids == self.text_tok.pad_id
 
     def targets(self, examples: Sequence[Example]) -> torch.Tensor:
-        """Number token ids [B, T], -100 past an example's last objective."""
+        """Number token ids [B, T], ``NO_TARGET`` past an example's last objective."""
         seqs = [[i for v in ex.values for i in self.num_tok.encode(v)] for ex in examples]
         width = max(len(s) for s in seqs)
-        out = torch.full((len(seqs), width), -100, dtype=torch.long)
+        out = torch.full((len(seqs), width), NO_TARGET, dtype=torch.long)
         for i, s in enumerate(seqs):
             out[i, : len(s)] = torch.tensor(s)
         return out

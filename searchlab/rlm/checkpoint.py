@@ -30,6 +30,8 @@ from searchlab.rlm.text import FILENAME as TOKENIZER_FILE
 
 FORMAT = "searchlab-rlm"
 VERSION = 1
+#: the checkpoints shipped with the package, by folder name
+BUNDLED = Path(__file__).resolve().parent.parent / "checkpoints"
 FILES = ("config.json", "model.safetensors", "tokenizer.json", "model_card.json")
 
 
@@ -160,3 +162,17 @@ def check_state(
                 f"{where}: weight {name!r} has shape {tuple(state[name].shape)}, "
                 f"the config needs {tuple(tensor.shape)}"
             )
+
+
+def checkpoint_path(name: str) -> Path:
+    """A bundled checkpoint's folder by name (``default``), or the path as given."""
+    bundled = BUNDLED / name
+    if "/" not in name and bundled.is_dir():
+        return bundled
+    path = Path(name)
+    if not path.exists():
+        raise CheckpointError(
+            f"checkpoint {name!r} not found (neither a folder nor one of the "
+            f"bundled {sorted(p.name for p in BUNDLED.glob('*') if p.is_dir())})"
+        )
+    return path

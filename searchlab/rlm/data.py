@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from searchlab.candidate import text_key
+from searchlab.core.candidate import text_key
+from searchlab.core.space import Space
+from searchlab.core.tabular import CsvError, CsvRecords
 from searchlab.rlm.train import Example
-from searchlab.space import Space
-from searchlab.tabular import CsvError, CsvRecords
 
 
 class DataError(ValueError):

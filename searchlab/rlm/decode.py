@@ -7,11 +7,11 @@ uncached decoder draw identical samples for the same seed.
 
 Example:
     >>> import torch
-    >>> from searchlab.rlm.model import RlmConfig, RegressionLM
+    >>> from searchlab.rlm.model import RlmConfig, RlmNetwork
     >>> from searchlab.rlm.numbers import NumberTokenizer
     >>> from searchlab.rlm.decode import sample_numbers
     >>> tok = NumberTokenizer(digits=3)
-    >>> net = RegressionLM(RlmConfig(vocab_size=40, num_vocab=len(tok.vocab))).eval()
+    >>> net = RlmNetwork(RlmConfig(vocab_size=40, num_vocab=len(tok.vocab))).eval()
     >>> ids = torch.randint(5, 40, (2, 9)); pad = torch.zeros(2, 9, dtype=torch.bool)
     >>> values = sample_numbers(net, ids, pad, tok, n_objectives=2, k=4, seed=0)
     >>> values.shape
@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from searchlab.rlm.model import Encoded, RegressionLM, flushed_subnormals
+from searchlab.rlm.batching import Encoder, bound_options, scoring_chunks
+from searchlab.rlm.model import Encoded, RlmNetwork, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
 
 
@@ -69,7 +70,7 @@ def allowed_tokens(
 @torch.no_grad()
 @flushed_subnormals()
 def sample_tokens(
-    net: RegressionLM,
+    net: RlmNetwork,
     ids: torch.Tensor,
     pad: torch.Tensor,
     tok: NumberTokenizer,
@@ -121,7 +122,7 @@ def sample_tokens(
 
 
 def sample_numbers(
-    net: RegressionLM,
+    net: RlmNetwork,
     ids: torch.Tensor,
     pad: torch.Tensor,
     tok: NumberTokenizer,
@@ -166,3 +167,41 @@ class Density:
     def column(self, objective: str) -> np.ndarray:
         """[N, k] samples of one objective."""
         return self.samples[:, :, self.objectives.index(objective)]
+
+
+@torch.no_grad()
+def sample_values(
+    net: RlmNetwork,
+    enc: Encoder,
+    texts: Sequence[str],
+    objectives: tuple[str, ...],
+    k: int = 1,
+    temperature: float = 0.0,
+    seed: int = 0,
+    batch: int = 256,
+    use_cache: bool = True,
+    bounds: Sequence[float | None] | None = None,
+) -> np.ndarray:
+    """Sampled values [N, k, n_objectives], in batches of similar input length.
+
+    ``bounds``: per objective, None (any valid number) or a positive magnitude: samples are
+    then non-negative and below the power of ten above it (``NumberTokenizer.exponent_cap``).
+    """
+    options = bound_options(enc, bounds)
+    net.eval()
+    device = next(net.parameters()).device
+    out = np.zeros((len(texts), k, len(objectives)))
+    for start, idx, ids, pad in scoring_chunks(enc, texts, objectives, batch, device):
+        out[idx] = sample_numbers(
+            net,
+            ids,
+            pad,
+            enc.num_tok,
+            len(objectives),
+            k=k,
+            temperature=temperature,
+            seed=seed + start,
+            use_cache=use_cache,
+            **options,
+        )
+    return out

@@ -1,7 +1,7 @@
-"""The RLM's command-line jobs: fit on a CSV, evaluate on unseen rows, find checkpoints.
+"""The RLM's command-line jobs: fit on a CSV, evaluate on unseen rows.
 
 Example:
-    >>> from searchlab.rlm.jobs import checkpoint_path
+    >>> from searchlab.rlm.checkpoint import checkpoint_path
     >>> checkpoint_path("/tmp").name  # a folder; a bare name such as "default" means bundled
     'tmp'
 """
@@ -19,31 +19,16 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
-from searchlab.rlm.checkpoint import CheckpointError
+from searchlab.core.space import Space
+from searchlab.rlm.checkpoint import CheckpointError, checkpoint_path
 from searchlab.rlm.data import DataError, Row, read_rows, warn_stderr
 from searchlab.rlm.pretrain import BUILTIN_SPACES, tokenizer_corpus
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.train import TrainConfig
 from searchlab.rlm.transfer import choose_links, proxy_columns, store_links
-from searchlab.space import Space
 
-BUNDLED = Path(__file__).resolve().parent.parent / "checkpoints"
 #: fewer validation rows than this give no usable Kendall tau to stop on
 MIN_VAL_ROWS = 4
-
-
-def checkpoint_path(name: str) -> Path:
-    """A bundled checkpoint's folder by name (``default``), or the path as given."""
-    bundled = BUNDLED / name
-    if "/" not in name and bundled.is_dir():
-        return bundled
-    path = Path(name)
-    if not path.exists():
-        raise CheckpointError(
-            f"checkpoint {name!r} not found (neither a folder nor one of the "
-            f"bundled {sorted(p.name for p in BUNDLED.glob('*') if p.is_dir())})"
-        )
-    return path
 
 
 def check_out(out: str | Path) -> Path:

@@ -7,11 +7,11 @@ the value; sign and exponent tokens stay one-hot.
 
 Example:
     >>> import torch
-    >>> from searchlab.rlm.numbers import NumberTokenizer
+    >>> from searchlab.rlm.numbers import NO_TARGET, NumberTokenizer
     >>> from searchlab.rlm.loss import number_loss, soft_targets
     >>> tok = NumberTokenizer(digits=2)
     >>> table = soft_targets(tok, 0.0)
-    >>> targets = torch.tensor([tok.encode(4.5) + [-100]])
+    >>> targets = torch.tensor([tok.encode(4.5) + [NO_TARGET]])
     >>> logits = torch.zeros(1, 5, len(tok.vocab))
     >>> round(number_loss(logits, targets, table).item(), 3)  # uniform logits: log(vocab)
     3.497
@@ -24,7 +24,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from searchlab.rlm.numbers import NumberTokenizer
+from searchlab.rlm.numbers import NO_TARGET, NumberTokenizer
 
 
 def soft_targets(num_tok: NumberTokenizer, sigma: float) -> torch.Tensor:
@@ -42,6 +42,6 @@ def soft_targets(num_tok: NumberTokenizer, sigma: float) -> torch.Tensor:
 
 
 def number_loss(logits: torch.Tensor, targets: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of the number tokens against their (soft) targets; -100 is ignored."""
-    keep = targets != -100
+    """Cross-entropy of the number tokens against their (soft) targets, skipping NO_TARGET."""
+    keep = targets != NO_TARGET
     return F.cross_entropy(logits[keep], table[targets[keep]])  # class probabilities as targets

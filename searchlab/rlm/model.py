@@ -8,8 +8,8 @@ samples of one candidate are k queries against the same keys, so memory is never
 
 Example:
     >>> import torch
-    >>> from searchlab.rlm.model import RlmConfig, RegressionLM
-    >>> net = RegressionLM(RlmConfig(vocab_size=50, num_vocab=33))
+    >>> from searchlab.rlm.model import RlmConfig, RlmNetwork
+    >>> net = RlmNetwork(RlmConfig(vocab_size=50, num_vocab=33))
     >>> ids = torch.randint(5, 50, (2, 7)); pad = torch.zeros(2, 7, dtype=torch.bool)
     >>> net(ids, pad, torch.zeros(2, 6, dtype=torch.long)).shape
     torch.Size([2, 6, 33])
@@ -147,7 +147,7 @@ class DecoderLayer(nn.Module):
         return x + self.mlp(self.ln3(x))
 
 
-class RegressionLM(nn.Module):
+class RlmNetwork(nn.Module):
     """Encoder-decoder that maps a token sequence to number tokens."""
 
     def __init__(self, cfg: RlmConfig) -> None:

@@ -20,6 +20,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: the target id of positions past an example's last number: the loss skips them
+NO_TARGET = -100
+
 
 class NumberRangeWarning(UserWarning):
     """A value lay outside the representable range and was clipped."""

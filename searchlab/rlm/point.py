@@ -18,11 +18,11 @@ are conditioned on the tokens chosen for earlier ones, as in sampling.
 
 Example:
     >>> import torch
-    >>> from searchlab.rlm.model import RlmConfig, RegressionLM
+    >>> from searchlab.rlm.model import RlmConfig, RlmNetwork
     >>> from searchlab.rlm.numbers import NumberTokenizer
     >>> from searchlab.rlm.point import quantile_numbers
     >>> tok = NumberTokenizer(digits=3)
-    >>> net = RegressionLM(RlmConfig(vocab_size=40, num_vocab=len(tok.vocab))).eval()
+    >>> net = RlmNetwork(RlmConfig(vocab_size=40, num_vocab=len(tok.vocab))).eval()
     >>> ids = torch.randint(5, 40, (2, 9)); pad = torch.zeros(2, 9, dtype=torch.bool)
     >>> quantile_numbers(net, ids, pad, tok, n_objectives=2).shape
     (2, 2)
@@ -37,14 +37,14 @@ import torch
 
 from searchlab.rlm.batching import Encoder, bound_options, pair_chunks, scoring_chunks
 from searchlab.rlm.decode import allowed_tokens, sample_numbers
-from searchlab.rlm.model import Encoded, RegressionLM, flushed_subnormals
+from searchlab.rlm.model import Encoded, RlmNetwork, flushed_subnormals
 from searchlab.rlm.numbers import NumberTokenizer
 
 
 @torch.no_grad()
 @flushed_subnormals()
 def quantile_numbers(
-    net: RegressionLM,
+    net: RlmNetwork,
     ids: torch.Tensor,
     pad: torch.Tensor,
     tok: NumberTokenizer,
@@ -98,7 +98,7 @@ def quantile_numbers(
 
 
 def point_values(
-    net: RegressionLM,
+    net: RlmNetwork,
     enc: Encoder,
     texts: Sequence[str],
     objectives: tuple[str, ...],
@@ -117,7 +117,7 @@ def point_values(
 
 
 def point_values_each(
-    net: RegressionLM,
+    net: RlmNetwork,
     enc: Encoder,
     texts: Sequence[str],
     objectives: Sequence[str],
@@ -139,7 +139,7 @@ def point_values_each(
 @torch.no_grad()
 @flushed_subnormals()
 def samples_and_points(
-    net: RegressionLM,
+    net: RlmNetwork,
     enc: Encoder,
     texts: Sequence[str],
     objectives: tuple[str, ...],

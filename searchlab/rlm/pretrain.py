@@ -28,12 +28,12 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau, spearmanr
 
-from searchlab.registry import load_space
+from searchlab.core.registry import load_space
+from searchlab.core.space import Space
 from searchlab.rlm.checkpoint import checkpoint_id
 from searchlab.rlm.data import DataError, Row, split, table_rows
-from searchlab.rlm.surrogate import RegressionLanguageModel
+from searchlab.rlm.regressor import RegressionLanguageModel
 from searchlab.rlm.train import Example, TrainConfig
-from searchlab.space import Space
 
 
 @dataclass

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau
 
-from searchlab.rlm.batching import Encoder, bound_options, length_batches, scoring_chunks
-from searchlab.rlm.decode import sample_numbers
+from searchlab.rlm.batching import Encoder, length_batches
+from searchlab.rlm.decode import sample_values
 from searchlab.rlm.loss import number_loss, soft_targets
-from searchlab.rlm.model import RegressionLM, flushed_subnormals
+from searchlab.rlm.model import RlmNetwork, flushed_subnormals
 from searchlab.rlm.settings import TrainConfig
 from searchlab.rlm.train_state import load_state, save_state
 
@@ -67,46 +67,8 @@ class TrainResult:
     examples_seen: int = 0
 
 
-@torch.no_grad()
-def sample_values(
-    net: RegressionLM,
-    enc: Encoder,
-    texts: Sequence[str],
-    objectives: tuple[str, ...],
-    k: int = 1,
-    temperature: float = 0.0,
-    seed: int = 0,
-    batch: int = 256,
-    use_cache: bool = True,
-    bounds: Sequence[float | None] | None = None,
-) -> np.ndarray:
-    """Sampled values [N, k, n_objectives], in batches of similar input length.
-
-    ``bounds``: per objective, None (any valid number) or a positive magnitude: samples are
-    then non-negative and below the power of ten above it (``NumberTokenizer.exponent_cap``).
-    """
-    options = bound_options(enc, bounds)
-    net.eval()
-    device = next(net.parameters()).device
-    out = np.zeros((len(texts), k, len(objectives)))
-    for start, idx, ids, pad in scoring_chunks(enc, texts, objectives, batch, device):
-        out[idx] = sample_numbers(
-            net,
-            ids,
-            pad,
-            enc.num_tok,
-            len(objectives),
-            k=k,
-            temperature=temperature,
-            seed=seed + start,
-            use_cache=use_cache,
-            **options,
-        )
-    return out
-
-
 def predict_greedy(
-    net: RegressionLM, enc: Encoder, examples: Sequence[Example], batch: int
+    net: RlmNetwork, enc: Encoder, examples: Sequence[Example], batch: int
 ) -> np.ndarray:
     """Most likely digits per objective, [N, n_objectives]; examples must share objectives."""
     texts = [ex.text for ex in examples]
@@ -114,7 +76,7 @@ def predict_greedy(
 
 
 def validation_taus(
-    net: RegressionLM, enc: Encoder, examples: Sequence[Example], batch: int
+    net: RlmNetwork, enc: Encoder, examples: Sequence[Example], batch: int
 ) -> dict[str, float]:
     """Kendall tau of the greedy digits per objective over the validation examples.
 
@@ -137,7 +99,7 @@ def validation_taus(
 
 @flushed_subnormals()
 def train(
-    net: RegressionLM,
+    net: RlmNetwork,
     enc: Encoder,
     train_set: Sequence[Example],
     val_set: Sequence[Example],

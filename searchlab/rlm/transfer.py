@@ -37,7 +37,7 @@ import numpy as np
 from scipy.optimize import nnls
 from scipy.stats import kendalltau, theilslopes
 
-from searchlab.objectives import default_direction
+from searchlab.core.objectives import default_direction
 
 #: the least Kendall tau on the labelled rows for a proxy to be used: with 10 labels a tau of
 #: 0.3 is about 1.3 standard errors, so a column unrelated to the target rarely passes

@@ -6,7 +6,7 @@ optuna, categorical spaces only). Options are checked by name, so a typo fails l
 
 Example:
     >>> from searchlab import load_space
-    >>> from searchlab.objectives import Objectives
+    >>> from searchlab.core.objectives import Objectives
     >>> from searchlab.strategies import make_strategy, StrategyError
     >>> objectives = Objectives.parse(["acc_cifar10_test"])
     >>> rea = make_strategy("rea", load_space("nb201"), objectives, seed=3, population=20)
@@ -24,8 +24,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from searchlab.objectives import Objectives
-from searchlab.space import Space
+from searchlab.core.objectives import Objectives
+from searchlab.core.space import Space
 from searchlab.strategies.base import Strategy, StrategyError
 from searchlab.strategies.evolution import RegularizedEvolution
 from searchlab.strategies.local_search import LocalSearch

@@ -14,7 +14,7 @@ replays it as one batch.
 Example:
     >>> import numpy as np
     >>> from searchlab import load_space
-    >>> from searchlab.objectives import Objectives
+    >>> from searchlab.core.objectives import Objectives
     >>> from searchlab.strategies.base import Strategy
     >>> class Sampler(Strategy):
     ...     name = "demo"
@@ -36,10 +36,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from searchlab.candidate import Candidate
-from searchlab.objectives import Objectives
-from searchlab.pareto import fitness_order
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate
+from searchlab.core.objectives import Objectives
+from searchlab.core.pareto import fitness_order
+from searchlab.core.space import Space
 
 
 class StrategyError(ValueError):

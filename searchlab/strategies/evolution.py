@@ -8,7 +8,7 @@ random. Until ``population`` candidates have succeeded, asks sample the space at
 
 Example:
     >>> from searchlab import load_space
-    >>> from searchlab.objectives import Objectives
+    >>> from searchlab.core.objectives import Objectives
     >>> from searchlab.strategies.evolution import RegularizedEvolution
     >>> space = load_space("nb201")
     >>> table = space.benchmark()
@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from searchlab.candidate import Candidate
-from searchlab.objectives import Objectives
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate
+from searchlab.core.objectives import Objectives
+from searchlab.core.space import Space
 from searchlab.strategies.base import Strategy, StrategyError
 from searchlab.strategies.random_search import attempts_for, sample_new
 

@@ -17,7 +17,7 @@ fixed function of the incumbent.
 
 Example:
     >>> from searchlab import load_space
-    >>> from searchlab.objectives import Objectives
+    >>> from searchlab.core.objectives import Objectives
     >>> from searchlab.strategies.local_search import LocalSearch
     >>> space = load_space("nb201")
     >>> table = space.benchmark()
@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from searchlab.candidate import Candidate
-from searchlab.objectives import Objectives
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate
+from searchlab.core.objectives import Objectives
+from searchlab.core.space import Space
 from searchlab.strategies.base import Strategy, StrategyError
 from searchlab.strategies.evolution import positive_int
 from searchlab.strategies.random_search import sample_new

@@ -11,7 +11,7 @@ Constraint violations become pymoo's ``G``/``CV``, so feasible candidates always
 
 Example:
     >>> from searchlab import load_space
-    >>> from searchlab.objectives import Objectives
+    >>> from searchlab.core.objectives import Objectives
     >>> from searchlab.strategies.nsga2 import NSGA2
     >>> space = load_space("nb201")
     >>> table = space.benchmark()
@@ -41,9 +41,9 @@ from pymoo.core.problem import Problem
 from pymoo.operators.selection.tournament import TournamentSelection
 from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
 
-from searchlab.candidate import Candidate
-from searchlab.objectives import Objectives
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate
+from searchlab.core.objectives import Objectives
+from searchlab.core.space import Space
 from searchlab.strategies.base import Strategy
 from searchlab.strategies.evolution import positive_int
 from searchlab.strategies.random_search import sample_new

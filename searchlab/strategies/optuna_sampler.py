@@ -2,7 +2,7 @@
 configuration space.
 
 In a CategoricalSpace each genotype position ``i`` becomes a categorical parameter ``p{i}``
-over ``space.choices[i]``; a configuration space (:mod:`searchlab.config_space`) gives its own
+over ``space.choices[i]``; a configuration space (:mod:`searchlab.core.config_space`) gives its own
 parameters, suggested define-by-run so conditional ones follow their conditions. Every ask
 builds a fresh in-memory study, replays the told history as finished trials (failed ones as
 FAIL trials; constraint violations as the trials' constraints), seeds a new sampler from the
@@ -13,7 +13,7 @@ running, push later ones elsewhere.
 
 Example:
     >>> from searchlab import load_space
-    >>> from searchlab.objectives import Objectives
+    >>> from searchlab.core.objectives import Objectives
     >>> from searchlab.strategies.optuna_sampler import OptunaSampler
     >>> space = load_space("nb201")
     >>> table = space.benchmark()
@@ -35,10 +35,10 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState, create_trial
 
-from searchlab.candidate import Candidate
-from searchlab.categorical import CategoricalSpace
-from searchlab.objectives import Objectives
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate
+from searchlab.core.categorical import CategoricalSpace
+from searchlab.core.objectives import Objectives
+from searchlab.core.space import Space
 from searchlab.strategies.base import Strategy, StrategyError
 from searchlab.strategies.random_search import attempts_for
 

@@ -5,7 +5,7 @@ use while they have too little history (``sample_new``).
 
 Example:
     >>> from searchlab import load_space
-    >>> from searchlab.objectives import Objectives
+    >>> from searchlab.core.objectives import Objectives
     >>> from searchlab.strategies.random_search import RandomSearch
     >>> space = load_space("nb201")
     >>> objectives = Objectives.parse(["acc_cifar10_test"])
@@ -21,8 +21,8 @@ from collections.abc import Collection
 
 import numpy as np
 
-from searchlab.candidate import Candidate
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate
+from searchlab.core.space import Space
 from searchlab.strategies.base import Strategy
 
 

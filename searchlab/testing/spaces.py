@@ -25,10 +25,10 @@ import cloudpickle
 import numpy as np
 import torch
 
-from searchlab.candidate import Candidate, text_key
-from searchlab.graph_cost import data_inputs, weight_inputs, with_weights
-from searchlab.onnx_text import check_text, parse_text, strip_weights, to_text
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate, text_key
+from searchlab.core.graph_cost import data_inputs, weight_inputs, with_weights
+from searchlab.core.onnx_text import check_text, parse_text, strip_weights, to_text
+from searchlab.core.space import Space
 
 TOLERANCE = 1e-4
 
@@ -140,8 +140,8 @@ def check_onnx_matches_torch(space: Space, n: int = 3, batch: int = 2) -> None:
         randomize_norm_layers(module)
         module.eval()
         # compare the names the author wrote (the core renames them to canonical ones)
-        authored = strip_weights(space._call("to_onnx", space._onnx, c.genotype))[0]
-        given = space._call("export_weights", space._export_weights, c.genotype, module)
+        authored_model, given = space.authored(c, module)
+        authored = strip_weights(authored_model)[0]
         wanted = set(weight_inputs(authored))
         assert set(given) == wanted, (
             f"{space.name!r}: export_weights names differ from the graph's weight inputs: "
@@ -206,7 +206,7 @@ def randomize_norm_layers(module: torch.nn.Module, seed: int = 0) -> None:
     """Give batch-norm layers non-trivial statistics so folding errors cannot hide."""
     gen = torch.Generator().manual_seed(seed)
     for layer in module.modules():
-        if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
+        if isinstance(layer, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d)):
             n = layer.num_features
             with torch.no_grad():
                 layer.running_mean.copy_(torch.rand(n, generator=gen) - 0.5)

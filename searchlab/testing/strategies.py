@@ -25,10 +25,10 @@ import json
 from collections.abc import Callable, Sequence
 from functools import cache
 
-from searchlab.config_space import ConfigSpace
-from searchlab.objectives import Objectives
-from searchlab.registry import load_space
-from searchlab.space import Space
+from searchlab.core.config_space import ConfigSpace
+from searchlab.core.objectives import Objectives
+from searchlab.core.registry import load_space
+from searchlab.core.space import Space
 from searchlab.strategies.base import Strategy
 
 #: builds the strategy under test for a space, its objectives and a seed

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from searchlab.space import Space
+from searchlab.core.space import Space
 from searchlab.verifiers.base import Verifier, VerifierError
 from searchlab.verifiers.combined import CombinedVerifier
-from searchlab.verifiers.tabular import TabularVerifier
+from searchlab.verifiers.lookup import TabularVerifier
 
 
 def _registry() -> dict[str, type[Verifier]]:
@@ -28,7 +28,7 @@ def _registry() -> dict[str, type[Verifier]]:
     from searchlab.verifiers.function import CommandVerifier, FunctionVerifier
     from searchlab.verifiers.halving import HalvingVerifier
     from searchlab.verifiers.latency import LatencyVerifier
-    from searchlab.verifiers.train import TrainVerifier
+    from searchlab.verifiers.training import TrainVerifier
 
     return {
         "tabular": TabularVerifier,

@@ -1,7 +1,7 @@
 """Verifier: evaluates candidates for real and says where every number came from.
 
 ``verify`` never raises for a bad candidate: an exception in ``_verify_one`` becomes a
-failed :class:`~searchlab.evaluation.Evaluation` with the reason, so one broken candidate
+failed :class:`~searchlab.core.evaluation.Evaluation` with the reason, so one broken candidate
 cannot stop a campaign. Configuration mistakes (an objective the verifier cannot provide)
 are caught up front by ``check``.
 
@@ -28,9 +28,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
-from searchlab.candidate import Candidate
-from searchlab.evaluation import Evaluation, Source
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate
+from searchlab.core.evaluation import Evaluation, Source
+from searchlab.core.space import Space
 
 
 class VerifierError(ValueError):
@@ -60,7 +60,7 @@ class Verifier(ABC):
         if missing:
             raise VerifierError(
                 f"verifier {self.name!r} on space {self.space.name!r} cannot provide "
-                f"{missing}{self._hint()}"
+                f"{missing}{self.hint()}"
             )
 
     def verify(
@@ -109,5 +109,6 @@ class Verifier(ABC):
         """The settings the numbers were made with (stored next to them)."""
         return {"verifier": self.name}
 
-    def _hint(self) -> str:
+    def hint(self) -> str:
+        """What to add to a refusal: how to get the objectives this verifier lacks."""
         return ""

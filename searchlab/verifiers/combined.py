@@ -8,7 +8,7 @@ Example:
     >>> from searchlab import load_space
     >>> from searchlab.verifiers.combined import CombinedVerifier
     >>> from searchlab.verifiers.latency import LatencyVerifier
-    >>> from searchlab.verifiers.tabular import TabularVerifier
+    >>> from searchlab.verifiers.lookup import TabularVerifier
     >>> space = load_space("nb201")
     >>> both = CombinedVerifier(space, [TabularVerifier(space), LatencyVerifier(space, runs=3)])
     >>> [e] = both.verify([space.sample(np.random.default_rng(0))],
@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from searchlab.candidate import Candidate
-from searchlab.evaluation import Evaluation
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate
+from searchlab.core.evaluation import Evaluation
+from searchlab.core.space import Space
 from searchlab.verifiers.base import Verifier, VerifierError
 
 

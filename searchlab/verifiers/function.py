@@ -16,7 +16,7 @@ which runs each call in a worker process killed after T seconds
 lambda or a notebook's function works too.
 
 Example:
-    >>> from searchlab.config_space import ConfigSpace
+    >>> from searchlab.core.config_space import ConfigSpace
     >>> from searchlab.verifiers.function import FunctionVerifier
     >>> space = ConfigSpace({"x": {"type": "float", "low": -2, "high": 2}}, name="line")
     >>> fn = FunctionVerifier(space, lambda cfg: {"loss": (cfg["x"] - 1) ** 2})
@@ -40,8 +40,8 @@ from typing import Any
 
 import cloudpickle
 
-from searchlab.candidate import Candidate
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate
+from searchlab.core.space import Space
 from searchlab.verifiers.base import Verifier, VerifierError
 
 #: characters of a failing command's standard error kept as its reason

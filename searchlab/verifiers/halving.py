@@ -14,7 +14,7 @@ sorting on accuracy and parameter count, for instance::
 
     def rank(parts):
         F = np.array([[-p.val_acc, space.params(p.candidate)] for p in parts])
-        return searchlab.pareto.fitness_order(F)  # every column minimized
+        return searchlab.core.pareto.fitness_order(F)  # every column minimized
 
 Example (the rung budgets of a 9-epoch run; no training happens here):
     >>> from searchlab.verifiers.halving import rung_epochs
@@ -29,11 +29,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from searchlab.candidate import Candidate
-from searchlab.evaluation import Evaluation
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate
+from searchlab.core.evaluation import Evaluation
+from searchlab.core.space import Space
 from searchlab.verifiers.base import Verifier, VerifierError
-from searchlab.verifiers.train import TrainState, TrainVerifier
+from searchlab.verifiers.training import TrainState, TrainVerifier
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,10 @@ class HalvingVerifier(Verifier):
 
     def _verify_one(self, candidate: Candidate, objectives: Sequence[str]) -> dict[str, float]:
         # one candidate alone has nothing to race against: full training
-        return self.trainer._verify_one(candidate, objectives)
+        (evaluation,) = self.trainer.verify([candidate], objectives)
+        if evaluation.error:
+            raise VerifierError(evaluation.error)
+        return dict(evaluation.values)
 
     def iter_verify(
         self, candidates: Sequence[Candidate], objectives: Sequence[str]
@@ -207,5 +210,6 @@ class HalvingVerifier(Verifier):
         """Training settings plus min_epochs, eta and the ranking."""
         return self.halving.settings()
 
-    def _hint(self) -> str:
-        return self.trainer._hint()
+    def hint(self) -> str:
+        """What to add to a refusal: how to get the objectives this verifier lacks."""
+        return self.trainer.hint()

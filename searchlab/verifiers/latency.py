@@ -36,10 +36,10 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from searchlab.candidate import Candidate
-from searchlab.evaluation import Evaluation
-from searchlab.graph_cost import fixed_batch, random_weights, with_weights
-from searchlab.space import Space
+from searchlab.core.candidate import Candidate
+from searchlab.core.evaluation import Evaluation
+from searchlab.core.graph_cost import fixed_batch, random_weights, with_weights
+from searchlab.core.space import Space
 from searchlab.verifiers.base import Verifier, VerifierError
 
 DEFAULT_TARGET = "lat_ms_local_cpu"
@@ -188,5 +188,6 @@ class LatencyVerifier(Verifier):
             "machine": f"{platform.system()} {platform.machine()}",
         }
 
-    def _hint(self) -> str:
+    def hint(self) -> str:
+        """What to add to a refusal: how to get the objectives this verifier lacks."""
         return f" (it measures only {self.target!r}; pass target= to rename it)"

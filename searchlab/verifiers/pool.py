@@ -24,7 +24,7 @@ Example:
     >>> import numpy as np
     >>> from searchlab import load_space
     >>> from searchlab.verifiers.pool import PoolVerifier
-    >>> from searchlab.verifiers.tabular import TabularVerifier
+    >>> from searchlab.verifiers.lookup import TabularVerifier
     >>> space = load_space("nb201")
     >>> pool = PoolVerifier(TabularVerifier(space), workers=2, time_limit=60)
     >>> pool.name, pool.source, pool.settings()["workers"], pool.settings()["time_limit"]
@@ -48,8 +48,8 @@ from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from searchlab.candidate import Candidate
-from searchlab.evaluation import Evaluation, Source
+from searchlab.core.candidate import Candidate
+from searchlab.core.evaluation import Evaluation, Source
 from searchlab.verifiers.base import Verifier, VerifierError
 
 #: seconds a worker may take to start (import the verifier's modules) when limits are set
