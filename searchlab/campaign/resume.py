@@ -80,7 +80,10 @@ def recover(c: Campaign) -> None:
             claims.finish(claim.key)
         else:
             todo.append((record.number, record.candidate()))
-    c.verify_and_tell(todo)
+    # in trial order, as an uninterrupted run verifies them: a claim whose trial number was
+    # found only now (cut off before it was attached) must not be finished after later ones,
+    # or a kill in between would leave a hole in the verified order
+    c.verify_and_tell(sorted(todo, key=lambda item: item[0]))
 
 
 def sync_strategy(c: Campaign) -> None:
