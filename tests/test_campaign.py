@@ -144,6 +144,29 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(space, tmp_path):
     assert again.run(budget=30).rounds == []  # finished: a rerun verifies nothing
 
 
+def test_recovered_claims_are_finished_in_trial_order(space, tmp_path):
+    """A claim cut off before its trial number was attached is found again by its key, and
+    finished before the later claims: a kill in between then leaves no hole in the order."""
+    import sqlite3
+
+    from searchlab.store.claims import TABLE
+
+    url = f"sqlite:///{tmp_path}/cut.db"
+    first = campaign(space, url, verifier=KilledAfter(space, 12))
+    with pytest.raises(Interrupted):
+        first.run(budget=30)
+    pending = sorted(first.store.pending(), key=lambda r: r.number)
+    assert len(pending) == 3
+    before = keys(first)
+    with sqlite3.connect(tmp_path / "cut.db") as conn:  # as if killed before attach()
+        conn.execute(f"update {TABLE} set trial = NULL where key = ?", (pending[0].key,))
+    # the resumed run verifies one more and dies: that one must be the lowest pending trial
+    again = campaign(space, url, verifier=KilledAfter(space, 1))
+    with pytest.raises(Interrupted):
+        again.run(budget=30)
+    assert keys(again) == before + [pending[0].key]
+
+
 def test_a_peer_at_the_budget_finishes_a_dead_workers_claims_before_exiting(space, tmp_path):
     url = f"sqlite:///{tmp_path}/peers.db"
     dead = campaign(space, url, verifier=KilledAfter(space, 12), owner="dead", grace=0.5)
