@@ -111,15 +111,16 @@ def main() -> None:
     args = parser.parse_args()
     ident = checkpoint_id(checkpoint_path("default"))
     print(f"checkpoint {ident}; {machine()}", flush=True)
+    runs = {_key(r): r for r in common.load(OUT).get("records", [])}
     for name in args.problems:
         for method in args.methods:
             for seed in args.seeds:
                 key = (name, method, seed, args.budget)
-                if key not in {_key(r) for r in common.load(OUT).get("records", [])}:
+                if key not in runs:
                     run = run_one(name, method, seed, args.budget)
-                    record = dict(zip(KEY, key)) | run | {"machine": machine()}
-                    common.add_record(OUT, record, KEY, checkpoint=ident)
-                rec = next(r for r in common.load(OUT)["records"] if _key(r) == key)
+                    runs[key] = dict(zip(KEY, key)) | run | {"machine": machine()}
+                    common.add_record(OUT, runs[key], KEY, checkpoint=ident)
+                rec = runs[key]
                 best = np.maximum.accumulate(rec["values"])
                 print(
                     f"{name} {method:10} seed {seed} best@50 {best[min(49, len(best) - 1)]:.2f} "

@@ -194,10 +194,7 @@ class HalvingVerifier(Verifier):
 
     def _verify_one(self, candidate: Candidate, objectives: Sequence[str]) -> dict[str, float]:
         # one candidate alone has nothing to race against: full training
-        (evaluation,) = self.trainer.verify([candidate], objectives)
-        if evaluation.error:
-            raise VerifierError(evaluation.error)
-        return dict(evaluation.values)
+        return self.trainer.full_training(candidate)
 
     def iter_verify(
         self, candidates: Sequence[Candidate], objectives: Sequence[str]

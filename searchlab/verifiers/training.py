@@ -130,6 +130,10 @@ class TrainVerifier(Verifier):
         return objective in self.objectives
 
     def _verify_one(self, candidate: Candidate, objectives: Sequence[str]) -> dict[str, float]:
+        return self.full_training(candidate)
+
+    def full_training(self, candidate: Candidate) -> dict[str, float]:
+        """Train the candidate for every epoch; the values of all objectives (raises on failure)."""
         _, state = self.train_epochs(candidate, self.epochs)
         return self.results(state)
 
