@@ -17,7 +17,9 @@ Rules as ``benchmarks.few_shot`` (what ``searchlab fit`` does): 20 % of the cell
 stopping on validation tau; scratch at lr 1e-3 for at least 1,500 steps, fine-tuning at 5e-4.
 Scored by Kendall tau of the point prediction on the checkpoint's 1,562 held-out test cells,
 next to gradient-boosted trees on the same cells (their one-hot encoding, the peers' way).
-Each fit is saved to results/{out}.json as it ends; a rerun measures only what is missing.
+It first prints each form's token counts under the checkpoint's tokenizer (a text longer than
+the input would be cut off). Each fit is saved to results/{out}.json as it ends; a rerun
+measures only what is missing.
 """
 
 from __future__ import annotations
@@ -114,6 +116,14 @@ def main() -> None:
         "yaml": lambda rows: yaml_texts([genotypes[r] for r in rows]),
     }
     print(f"checkpoint {ident}; {len(test)} test cells; {machine()}", flush=True)
+    for form, render in texts.items():  # a text longer than the input would be cut off
+        lengths = [len(base.text_tok.encode(t)) for t in render(test)]
+        print(
+            f"{form} text tokens (checkpoint tokenizer, test cells): min {min(lengths)}, "
+            f"median {int(np.median(lengths))}, max {max(lengths)}; input holds "
+            f"{base.net.cfg.max_input}",
+            flush=True,
+        )
     old = common.load(args.out)
     records = list(old.get("records", [])) if old.get("checkpoint") == ident else []
     done = {(r["seed"], r["method"]) for r in records}
