@@ -1,29 +1,12 @@
 """Classical surrogate baselines: each ranks held-out NB201 cells, deterministically."""
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from scipy.stats import kendalltau
 
+from benchmarks import baselines
 from searchlab import load_space
-
-_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "baselines.py"
-
-
-def _load_baselines():
-    if "benchmarks.baselines" in sys.modules:
-        return sys.modules["benchmarks.baselines"]
-    spec = importlib.util.spec_from_file_location("benchmarks_baselines", _PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-baselines = _load_baselines()
 
 
 @pytest.fixture(scope="module")
