@@ -68,8 +68,8 @@ def test_a_lambda_reaches_a_worker_and_a_bare_number_serves_one_objective():
 
 def test_bad_targets_are_refused_up_front():
     for target, message in [
-        ("tests.test_function_verifier", "not 'module:function'"),
-        ("tests.nowhere:fn", "importing 'tests.nowhere'"),
+        ("tests.test_function_verifier", "is not of the form 'module:name'"),
+        ("tests.nowhere:fn", "importing module 'tests.nowhere' failed"),
         ("tests.test_function_verifier:nothing", "has no 'nothing'"),
         ("tests.test_function_verifier:SPACE", "not callable"),
     ]:

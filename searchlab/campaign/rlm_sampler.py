@@ -44,9 +44,9 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
-from scipy.stats import kendalltau
 
 from searchlab.campaign.acquisition import default_acquisition, make_acquisition
+from searchlab.campaign.screening import judge
 from searchlab.campaign.trust import Health, TrustRule
 from searchlab.core.candidate import Candidate
 from searchlab.core.config_params import Param
@@ -245,25 +245,12 @@ class RlmSampler(BaseSampler):
         self._tuned_on = len(done)
 
     def _health(self, done: list[FrozenTrial], names: list[str]) -> Health:
-        """Tau of the predictions made before verification (latest window), else self-check."""
+        """The health screening would judge: the predictions made before verification
+        (latest window), else the surrogate's self-check."""
         rows = [t for t in done if t.number in self._predicted][-self.rule.window :]
-        if len(rows) >= 3:
-            pred = np.array([self._predicted[t.number] for t in rows])
-            true = np.array([t.values for t in rows], dtype=float)
-            taus = [
-                kendalltau(pred[:, j], true[:, j]).statistic
-                for j in range(len(names))
-                if np.ptp(true[:, j]) > 0
-            ]
-            taus = [t for t in taus if np.isfinite(t)]
-            if taus:
-                return Health(float(np.mean(taus)), len(rows), "verified")
-        self_check = getattr(self.surrogate, "self_check", None)
-        checked = self_check(names) if self_check else {}
-        if checked:
-            taus, ns = zip(*checked.values())
-            return Health(float(np.mean(taus)), int(min(ns)), "self-check")
-        return Health(float("nan"), 0, "none")
+        predicted = np.array([self._predicted[t.number] for t in rows]).reshape(-1, len(names))
+        true = np.array([t.values for t in rows], dtype=float).reshape(-1, len(names))
+        return judge(self.rule, self.surrogate, names, predicted, true).health
 
 
 def _admits(distribution: BaseDistribution, value: Any) -> bool:

@@ -74,25 +74,53 @@ def measure(c: Any, rule: TrustRule, cheap: bool = True) -> Verdict:
         -1, len(expensive)
     )
     use_features = cheap and len(verified) >= 3
-    all_x = c.features.of(verified) if use_features else {}
+    return judge(
+        rule,
+        c.surrogate,
+        expensive,
+        np.array([[r.predicted[n] for n in expensive] for r in rows]).reshape(-1, len(expensive)),
+        np.array([[r.values[n] for n in expensive] for r in rows]).reshape(-1, len(expensive)),
+        c.features.of(rows) if use_features and len(rows) >= 3 else {},
+        c.features.of(verified) if use_features else {},
+        all_y,
+    )
+
+
+def judge(
+    rule: TrustRule,
+    surrogate: Any,
+    names: Sequence[str],
+    predicted: np.ndarray,
+    true: np.ndarray,
+    x: dict[str, np.ndarray] | None = None,
+    all_x: dict[str, np.ndarray] | None = None,
+    all_y: np.ndarray | None = None,
+) -> Verdict:
+    """The verdict from the surrogate's predictions of verified rows (``predicted``, ``true``:
+    [n, M], the latest window; 3 rows or more count), else from its ``self_check``.
+
+    ``x`` (features of those rows), ``all_x`` and ``all_y`` (every verified row) let the cheap
+    features compete per objective; without them the surrogate ranks every objective.
+    """
+    x, all_x = x or {}, all_x or {}
     ranked: dict[str, tuple[str, float]] = {}
-    if len(rows) >= 3:
-        x = c.features.of(rows) if use_features else {}
-        for j, name in enumerate(expensive):
-            y = np.array([r.values[name] for r in rows])
-            own = cheap_ranker.signed_tau(np.array([r.predicted[name] for r in rows]), y)
-            ranked[name] = cheap_ranker.choose(own, x, y, all_x, all_y[:, j])
-        n, source = len(rows), "verified"
+    if len(predicted) >= 3:
+        for j, name in enumerate(names):
+            own = cheap_ranker.signed_tau(predicted[:, j], true[:, j])
+            sign_y = None if all_y is None else all_y[:, j]
+            ranked[name] = cheap_ranker.choose(own, x, true[:, j], all_x or None, sign_y)
+        n, source = len(predicted), "verified"
     else:
-        check = getattr(c.surrogate, "self_check", None)
-        told = check(expensive) if callable(check) else {}
-        if not all(name in told for name in expensive):  # nothing to go on: the prior
-            unknown = {name: ("surrogate", float("nan")) for name in expensive}
+        check = getattr(surrogate, "self_check", None)
+        told = check(list(names)) if callable(check) else {}
+        if not all(name in told for name in names):  # nothing to go on: the prior
+            unknown = {name: ("surrogate", float("nan")) for name in names}
             return Verdict(Health(float("nan"), 0, "none"), rule.prior, unknown)
-        for j, name in enumerate(expensive):
-            own, y = float(told[name][0]), all_y[:, j]
-            ranked[name] = cheap_ranker.choose(own, all_x, y, all_x, y)
-        n, source = min(int(told[name][1]) for name in expensive), "self-check"
+        for j, name in enumerate(names):
+            own = float(told[name][0])
+            y = all_y[:, j] if all_y is not None else np.zeros(0)
+            ranked[name] = cheap_ranker.choose(own, all_x, y, all_x or None, y)
+        n, source = min(int(told[name][1]) for name in names), "self-check"
     taus = [t for _, t in ranked.values()]
     health = Health(tau=float(np.mean(taus)), n=n, source=source)
     return Verdict(health=health, share=rule.share(health), ranked_by=ranked)

@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from searchlab.campaign.loop import Campaign, CampaignSettings
+from searchlab.campaign.loop import CampaignSettings
+from searchlab.campaign.parts import assemble
 from searchlab.core.config_space import ConfigSpace
 from searchlab.core.objectives import Objectives
 from searchlab.core.pareto import front_mask
 from searchlab.core.space import Space
 from searchlab.store.study import CampaignStore
-from searchlab.strategies import make_strategy
 from searchlab.verifiers import make_verifier
 
 
@@ -105,8 +105,6 @@ def optimize(
     strategy alone. ``time_limit``: seconds per call, each call then in a worker process.
     ``rounds``: further :class:`~searchlab.campaign.loop.CampaignSettings` (``pool``, ``k`` ...).
     """
-    from searchlab.surrogates.rlm import RlmSurrogate
-
     space = as_space(space)
     objs = Objectives.parse(list(objectives))
     verifier = make_verifier(
@@ -120,16 +118,10 @@ def optimize(
         "surrogate": surrogate,
         "seed": seed,
     }
-    store = CampaignStore.open(storage or "sqlite:///:memory:", name, identity, objs)
-    rlm = None
-    if surrogate is not None:
-        rlm = RlmSurrogate(surrogate, seed=seed)
-        rlm.check(objs.expensive)
     settings = CampaignSettings(batch=batch, seed=seed, **rounds)
-    campaign = Campaign(
-        space, make_strategy(strategy, space, objs, seed=seed), rlm, verifier, objs, store,
-        settings,
-    )  # fmt: skip
+    parts = assemble(space, objs, strategy, {}, verifier, surrogate, {}, settings)
+    store = CampaignStore.open(storage or "sqlite:///:memory:", name, identity, objs)
+    campaign = parts.campaign(store)
     campaign.run(n_trials)
     trials = [(dict(r.candidate().genotype), dict(r.values)) for r in store.verified()]
     return OptimizeResult(objs, trials, store)

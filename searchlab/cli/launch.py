@@ -18,9 +18,10 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from searchlab.campaign.loop import Campaign, CampaignSettings, RoundLog
+from searchlab.campaign.parts import Parts, assemble
 from searchlab.core.objectives import Objectives
 from searchlab.store.study import CampaignStore
 
@@ -33,28 +34,14 @@ def campaign_name(cfg: Mapping[str, Any]) -> str:
     return str(cfg["name"])
 
 
-class Parts(NamedTuple):
-    """A campaign's parts, built and checked against each other; no store yet."""
-
-    space: Any
-    objectives: Objectives
-    strategy: Any
-    verifier: Any
-    surrogate: Any
-    settings: CampaignSettings
-
-
 def parts(cfg: Mapping[str, Any], load_surrogate: bool = True) -> Parts:
     """Space, objectives, strategy, verifier, surrogate and settings; refuses a misfit.
 
     Everything that can refuse a config happens here, before a store exists, so a refused
     run leaves no campaign behind to be refused as "started with another config" later.
     """
-    from searchlab.campaign.acquisition import default_acquisition, make_acquisition
     from searchlab.cli.config import ConfigError, check_run_values
     from searchlab.core.registry import load_space
-    from searchlab.strategies import make_strategy
-    from searchlab.surrogates.rlm import RlmSurrogate
     from searchlab.verifiers import make_verifier
 
     check_run_values(cfg, devices=load_surrogate)
@@ -67,9 +54,6 @@ def parts(cfg: Mapping[str, Any], load_surrogate: bool = True) -> Parts:
             f"space {space.name!r} renders no network"
         )
     seed = int(cfg.get("seed", 0))
-    strategy = make_strategy(
-        cfg["strategy"]["name"], space, objectives, seed=seed, **dict(cfg["strategy"]["options"])
-    )
     ver = cfg["verifier"]
     target = {} if ver.get("target") is None else {"target": ver["target"]}
     verifier = make_verifier(
@@ -81,16 +65,14 @@ def parts(cfg: Mapping[str, Any], load_surrogate: bool = True) -> Parts:
         **target,
         **dict(ver.get("options") or {}),
     )
-    verifier.check(objectives.expensive)
     heartbeat = float(cfg.get("heartbeat") or 10.0)
     settings = CampaignSettings(**dict(cfg["rounds"]), seed=seed, heartbeat=heartbeat)
-    make_acquisition(settings.acquisition or default_acquisition(objectives))
     sur = dict(cfg["surrogate"])
-    surrogate = None
-    if sur.pop("name") != "none" and load_surrogate:
-        surrogate = RlmSurrogate(**sur, seed=seed)
-        surrogate.check(objectives.expensive)
-    return Parts(space, objectives, strategy, verifier, surrogate, settings)
+    checkpoint = sur.pop("checkpoint", "default") if sur.pop("name") != "none" else None
+    return assemble(
+        space, objectives, cfg["strategy"]["name"], cfg["strategy"]["options"], verifier,
+        checkpoint if load_surrogate else None, sur, settings,
+    )  # fmt: skip
 
 
 def build(cfg: Mapping[str, Any], run_dir: Path, load_surrogate: bool = True) -> Campaign:
@@ -108,9 +90,7 @@ def build(cfg: Mapping[str, Any], run_dir: Path, load_surrogate: bool = True) ->
         storage_url(cfg, run_dir), campaign_name(cfg), identity, p.objectives,
         compare=IDENTITY, owner=owner, grace=grace,
     )  # fmt: skip
-    return Campaign(
-        p.space, p.strategy, p.surrogate, p.verifier, p.objectives, store, p.settings, run_dir
-    )
+    return p.campaign(store, run_dir)
 
 
 def yaml_text(cfg: Mapping[str, Any]) -> str:

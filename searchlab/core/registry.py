@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import time
 from importlib.metadata import entry_points
@@ -27,6 +26,7 @@ from typing import Any
 
 from searchlab.core.categorical import CategoricalSpace
 from searchlab.core.space import Space, SpaceError
+from searchlab.core.targets import TargetError, resolve
 
 GROUP = "searchlab.spaces"
 # Counting distinct networks renders every genotype (about 2 ms each for NB201 on one core):
@@ -46,20 +46,10 @@ def available_spaces() -> dict[str, str]:
 
 
 def _import(target: str, label: str) -> type:
-    module_name, _, attr = target.partition(":")
-    if not module_name or not attr:
-        raise UnknownSpaceError(f"space {label!r}: {target!r} is not of the form 'module:Class'")
     try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:
-        raise UnknownSpaceError(
-            f"space {label!r}: importing module {module_name!r} failed: {type(exc).__name__}: {exc}"
-        ) from exc
-    obj = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise UnknownSpaceError(f"space {label!r}: module {module_name!r} has no {attr!r}")
-        obj = getattr(obj, part)
+        obj = resolve(target)
+    except TargetError as exc:
+        raise UnknownSpaceError(f"space {label!r}: {exc}") from exc
     if not (isinstance(obj, type) and issubclass(obj, Space)):
         raise UnknownSpaceError(f"space {label!r}: {target!r} is not a searchlab Space subclass")
     return obj

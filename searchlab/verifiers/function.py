@@ -29,12 +29,10 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -42,6 +40,7 @@ import cloudpickle
 
 from searchlab.core.candidate import Candidate
 from searchlab.core.space import Space
+from searchlab.core.targets import TargetError, resolve
 from searchlab.verifiers.base import Verifier, VerifierError
 
 #: characters of a failing command's standard error kept as its reason
@@ -50,36 +49,13 @@ REASON_CHARS = 500
 
 def import_target(target: str) -> Callable[..., Any]:
     """The callable at ``"module:function"``, or VerifierError naming what is wrong."""
-    module_name, _, attr = str(target).partition(":")
-    if not module_name or not attr:
-        raise VerifierError(f"verifier 'function': target {target!r} is not 'module:function'")
     try:
-        obj: Any = _import_module(module_name)
-    except Exception as exc:
-        raise VerifierError(
-            f"verifier 'function': importing {module_name!r} for target {target!r} failed: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise VerifierError(f"verifier 'function': module {module_name!r} has no {attr!r}")
-        obj = getattr(obj, part)
+        obj = resolve(target)
+    except TargetError as exc:
+        raise VerifierError(f"verifier 'function': target {target!r}: {exc}") from None
     if not callable(obj):
         raise VerifierError(f"verifier 'function': target {target!r} is not callable")
     return obj
-
-
-def _import_module(name: str) -> Any:
-    """Import ``name``, also from the working folder (as ``python -m`` would; the
-    ``searchlab`` command's own path is its script's folder)."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        here = os.getcwd()
-        if exc.name != name.split(".")[0] or here in sys.path:
-            raise
-        sys.path.insert(0, here)
-        return importlib.import_module(name)
 
 
 def configuration(candidate: Candidate) -> Any:
