@@ -190,3 +190,30 @@ def test_the_checks_catch_a_circle_and_a_private_import(tmp_path):
     assert targets == {"a": [("b", "_g")], "b": [("a", None)]}
     with pytest.raises(CycleError):
         tuple(TopologicalSorter({"a": {"b"}, "b": {"a"}}).static_order())
+
+
+def layout_rows() -> dict[str, tuple[str, str]]:
+    """The README's Layout table: path -> (layer, what)."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[1].startswith("`searchlab/") and cells[1].endswith("/`"):
+            rows[cells[1].strip("`").rstrip("/").split("/", 1)[1]] = (cells[0], cells[2])
+    return rows
+
+
+def test_the_readme_layout_table_matches_the_folders_and_the_layers():
+    """Every subpackage has a row giving its layer and naming each of its modules, and a
+    docstring; every row is a subpackage."""
+    rows = layout_rows()
+    folders = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    assert set(rows) == folders
+    for folder, (row_layer, what) in rows.items():
+        assert int(row_layer) == LAYERS[folder], folder
+        package = PACKAGE / folder
+        assert ast.get_docstring(ast.parse((package / "__init__.py").read_text())), folder
+        for module in package.glob("*.py"):
+            if module.name != "__init__.py":
+                assert f"`{module.name}`" in what, f"README Layout row {folder}/ omits {module.name}"
