@@ -216,4 +216,4 @@ def test_the_readme_layout_table_matches_the_folders_and_the_layers():
         assert ast.get_docstring(ast.parse((package / "__init__.py").read_text())), folder
         for module in package.glob("*.py"):
             if module.name != "__init__.py":
-                assert f"`{module.name}`" in what, f"README Layout row {folder}/ omits {module.name}"
+                assert f"`{module.name}`" in what, f"README row {folder}/ omits {module.name}"
