@@ -1,6 +1,7 @@
 """Claim 2 (seed papers): encoder-decoder against decoder-only at equal parameter count.
 
     python -m benchmarks.claim_decoder_only [--train 300] [--test 1000] [--epochs 25] [--seeds 0]
+        [--archs encoder-decoder decoder-only] [--out claim_decoder_only] [--report]
 
 Both models read the same token sequence (task name, then the candidate's ONNX text) and
 decode the same digit tokens under the same constrained greedy decoding, trained jointly on
@@ -9,30 +10,40 @@ scales) with the RLM's own training loop. The decoder-only model is one stack of
 [input ; number tokens] with a prefix-LM mask: the input attends bidirectionally to itself,
 each number token to the whole input and causally to the number tokens before it. Its depth
 is chosen so its parameter count is the nearest to the encoder-decoder's (3 + 2 layers,
-d_model 128). Spearman on the test cells of each task. Saves results/claim_decoder_only.*
-after every model. The encoder-decoder is claim 1's ``digits`` head, trained identically: its
-row is read from results/claim_heads.json when that run used the same seed, cells and epochs,
-and rows of an earlier run of this script with the same settings are kept, so only what is
-missing is trained.
+d_model 128). Spearman on the test cells of each task. Each (arch, seed) is added to
+results/OUT.json as it finishes. The encoder-decoder is claim 1's ``digits`` head, trained
+identically: its row is read from results/claim_heads.json when that run used the same seed,
+cells and epochs, and rows of an earlier run into OUT with the same settings are kept, so only
+what is missing is trained. The table (Spearman per task and architecture) and results/OUT.png
+come from that file alone; ``--report`` only prints and draws them.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 from torch import nn
 
-from benchmarks.claim_heads import SIZES, TASKS, fit_digits, splits
-from benchmarks.common import RESULTS, load, machine, save
+from benchmarks.claim_heads import (
+    SIZES,
+    TASKS,
+    corpus_of,
+    fit_digits,
+    resume_claim,
+    same_settings,
+    settings,
+    spearman,
+    splits,
+)
+from benchmarks.common import add_record, arguments, figure, fresh_rlm, load, machine
 from searchlab.rlm.model import EncoderLayer, RlmConfig, RlmNetwork
-from searchlab.rlm.pretrain import tokenizer_corpus
-from searchlab.rlm.regressor import RegressionLanguageModel
 
 ARCHS = ("encoder-decoder", "decoder-only")
+IDENT = ("arch", "seed")
 
 
 class PrefixLM(nn.Module):
@@ -142,17 +153,24 @@ def matched_prefix_lm(net: RlmNetwork, seed: int) -> PrefixLM:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Train the models results/OUT.json lacks (unless --report), then print and draw it."""
+    parser = arguments(__doc__, seeds=(0,), out="claim_decoder_only", epochs=25)
     parser.add_argument("--train", type=int, default=300, help="cells per task (20 %% val)")
     parser.add_argument("--test", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=25)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--archs", nargs="+", default=list(ARCHS), choices=ARCHS)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
+    if not args.report:
+        measure(args)
+    report(args.out)
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Train each (arch, seed) missing from results/OUT.json and add its record."""
     log = print if args.verbose else (lambda s: None)
     print(f"{len(TASKS)} tasks, {args.train} cells each; {machine()}")
     records = measured(args)
+    top = {"machine": machine(), "tasks": TASKS, **settings(args)}
     for seed in args.seeds:
         todo = [a for a in args.archs if not any(r["arch"] == a and r["seed"] == seed
                                                  for r in records)]  # fmt: skip
@@ -160,46 +178,32 @@ def main() -> None:
         if not todo and not uncounted:
             continue
         data = splits(args.train, args.test, seed)
-        corpus = tokenizer_corpus(seed=seed) + [x for d in data.values() for x in d["train"][0]]
+        corpus = corpus_of(data, seed)
         for r in uncounted:  # a row read from claim_heads.json lacks the count
-            r["params"] = RegressionLanguageModel.create(
-                corpus, seed=seed, device="cpu", **SIZES
-            ).net.num_parameters()
+            r["params"] = fresh_rlm(corpus, seed, **SIZES).net.num_parameters()
+            records = add_record(args.out, r, IDENT, replace=True, **top)
         for arch in todo:
             start = time.perf_counter()
-            rlm = RegressionLanguageModel.create(corpus, seed=seed, device="cpu", **SIZES)
+            rlm = fresh_rlm(corpus, seed, **SIZES)
             if arch == "decoder-only":
                 rlm.net = matched_prefix_lm(rlm.net, seed)
             params = rlm.net.num_parameters()
             preds = fit_digits(rlm, data, args.epochs, seed, log)
-            rhos = {
-                f"{s}:{c}": float(spearmanr(preds[(s, c)], data[(s, c)]["test"][1]).statistic)
-                for s, c in TASKS
-            }
+            rhos = spearman(preds, data)
             mean = float(np.mean(list(rhos.values())))
             seconds = time.perf_counter() - start
             layers = len(getattr(rlm.net, "layers", [])) or f"{SIZES['enc_layers']}+2"
-            records.append({"arch": arch, "seed": seed, "params": params, "layers": layers,
-                            "spearman": rhos, "mean": mean, "seconds": seconds})  # fmt: skip
+            record = {"arch": arch, "seed": seed, "params": params, "layers": layers,
+                      "spearman": rhos, "mean": mean, "seconds": seconds}  # fmt: skip
+            records = add_record(args.out, record, IDENT, **top)
             detail = " ".join(f"{k.split(':')[1]} {v:.3f}" for k, v in rhos.items())
             print(f"seed {seed} {arch:15} {params:,} params, {layers} layers: mean rho "
                   f"{mean:.3f} ({seconds:.0f}s)  {detail}", flush=True)  # fmt: skip
-            keep(records, args)
-    keep(records, args)
-    plot(records)
-
-
-def same_settings(old: dict, args: argparse.Namespace) -> bool:
-    """Whether a saved run used this run's cells, test size and epochs."""
-    return (old.get("train_cells"), old.get("test_cells", args.test), old.get("epochs")) == (
-        args.train, args.test, args.epochs)  # fmt: skip
 
 
 def measured(args: argparse.Namespace) -> list[dict]:
     """Rows already measured: this script's earlier run, and claim 1's identical digits head."""
-    records: list[dict] = []
-    if (old := load("claim_decoder_only")) and same_settings(old, args):
-        records += [r for r in old["records"] if r["seed"] in args.seeds]
+    records = resume_claim(args.out, args)
     if (old := load("claim_heads")) and same_settings(old, args):
         for r in old["records"]:
             have = any(x["arch"] == "encoder-decoder" and x["seed"] == r["seed"] for x in records)
@@ -210,15 +214,41 @@ def measured(args: argparse.Namespace) -> list[dict]:
                                 "seconds": r["seconds"], "source": "claim_heads.json"})  # fmt: skip
     for r in records:
         print(f"kept: seed {r['seed']} {r['arch']} mean rho {r['mean']:.3f}"
-              f" ({r.get('source', 'claim_decoder_only.json')})")  # fmt: skip
+              f" ({r.get('source', args.out + '.json')})")  # fmt: skip
     return records
 
 
-def keep(records: list[dict], args: argparse.Namespace) -> None:
-    """Save every row so far (a stopped run keeps what it measured)."""
-    save("claim_decoder_only", {"machine": machine(), "records": records, "tasks": TASKS,
-                                "train_cells": args.train, "test_cells": args.test,
-                                "epochs": args.epochs})  # fmt: skip
+def report(out: str) -> None:
+    """Print the table and draw results/OUT.png from results/OUT.json alone."""
+    saved = load(out)
+    records = saved.get("records", [])
+    if not records:
+        print(f"no records in {out}.json")
+        return
+    archs = [a for a in ARCHS if any(r["arch"] == a for r in records)]
+    width = 38
+
+    def line(label: str, cells: list[str]) -> None:
+        print(f"{label:28}" + "".join(f"{c:>{width}}" for c in cells))
+
+    def mean(arch: str, value: Callable[[dict], float]) -> float:
+        return float(np.mean([value(r) for r in records if r["arch"] == arch]))
+
+    seeds = sorted({r["seed"] for r in records})
+    print(f"\ntest Spearman per task (mean over seeds {seeds})")
+    line("task", [f"{a} ({size(records, a)})" for a in archs])
+    for task in (f"{space}:{column}" for space, column in saved.get("tasks", TASKS)):
+        line(task, [f"{mean(a, lambda r, task=task: r['spearman'][task]):.3f}" for a in archs])
+    line("mean", [f"{mean(a, lambda r: r['mean']):.3f}" for a in archs])
+    line("training minutes", [f"{mean(a, lambda r: r['seconds']) / 60:.0f}" for a in archs])
+    plot(records, out)
+
+
+def size(records: list[dict], arch: str) -> str:
+    """An architecture's parameter count and layers, as '1.47 M, 3+2 layers'."""
+    row = next(r for r in records if r["arch"] == arch)
+    params = f"{row['params'] / 1e6:.2f} M, " if row.get("params") else ""
+    return f"{params}{row['layers']} layers"
 
 
 def short_label(task: str) -> str:
@@ -230,29 +260,22 @@ def short_label(task: str) -> str:
     return f"{space}\n{column}"
 
 
-def plot(records: list[dict]) -> None:
+def plot(records: list[dict], out: str) -> None:
     """Per-task Spearman of both architectures, side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     tasks = list(records[0]["spearman"])
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    for j, arch in enumerate(ARCHS):
-        rows = [r for r in records if r["arch"] == arch]
-        if not rows:
-            continue
-        vals = [np.mean([r["spearman"][t] for r in rows]) for t in tasks]
-        params = rows[0]["params"]
-        size = f" ({params / 1e6:.2f} M)" if params else ""
-        ax.bar(np.arange(len(tasks)) + 0.4 * j - 0.2, vals, width=0.4, label=arch + size)
-    ax.set_xticks(range(len(tasks)), [short_label(t) for t in tasks], fontsize=7)
-    ax.set_ylabel("test Spearman")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(RESULTS / "claim_decoder_only.png", dpi=110)
+    with figure(out, size=(7, 3.2)) as (ax,):
+        for j, arch in enumerate(ARCHS):
+            rows = [r for r in records if r["arch"] == arch]
+            if not rows:
+                continue
+            vals = [np.mean([r["spearman"][t] for r in rows]) for t in tasks]
+            params = rows[0]["params"]
+            label = arch + (f" ({params / 1e6:.2f} M)" if params else "")
+            ax.bar(np.arange(len(tasks)) + 0.4 * j - 0.2, vals, width=0.4, label=label)
+        ax.set_xticks(range(len(tasks)), [short_label(t) for t in tasks], fontsize=7)
+        ax.set_ylabel("test Spearman")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Claim 1 (seed papers): a digit-decoding head against regression heads on the same encoder.
 
     python -m benchmarks.claim_heads [--train 300] [--test 1000] [--epochs 25] [--seeds 0]
+        [--heads digits mse_raw mse_norm] [--out claim_heads] [--report]
 
 One model per head is trained jointly on targets of very different scales: NB201 cifar10 /
 cifar100 accuracy (%), NB201 latencies on three devices (ms) and FBNet latencies on two
@@ -11,7 +12,10 @@ cifar100 accuracy (%), NB201 latencies on three devices (ms) and FBNet latencies
 All three share the tokenizer, encoder sizes, initialization seed, optimizer (AdamW, lr 1e-3,
 warm-up then cosine), batch size and epoch budget, with early stopping on the validation
 rows' mean Spearman (the RLM's own rule: Kendall tau). Spearman on the test cells of each
-task. Saves results/claim_heads.{json,png}.
+task. Each (head, seed) is added to results/OUT.json as it finishes; a rerun with the same
+cells and epochs measures only what is missing. The table (Spearman per task and head) and
+results/OUT.png come from that file alone; ``--report`` only prints and draws them. The task
+list, the splits and the digits head are shared with the other claim scripts.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,11 +32,20 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 from torch import nn
 
-from benchmarks.common import RESULTS, machine, save
+from benchmarks.common import (
+    add_record,
+    arguments,
+    examples,
+    figure,
+    fresh_rlm,
+    load,
+    machine,
+    rank_scores,
+    resume,
+)
 from searchlab import load_space
 from searchlab.rlm.pretrain import tokenizer_corpus
-from searchlab.rlm.regressor import RegressionLanguageModel
-from searchlab.rlm.train import Example, TrainConfig
+from searchlab.rlm.train import TrainConfig
 
 TASKS = [
     ("nb201", "acc_cifar10_test"),
@@ -42,9 +57,11 @@ TASKS = [
     ("fbnet", "lat_ms_gold_6226"),
 ]
 SIZES = {"d_model": 128, "n_heads": 4, "enc_layers": 3, "dec_layers": 2, "max_input": 512}
+TEST_CELLS = 1000  # claim 1's first run used this and did not write it into its results file
+Data = dict[tuple[str, str], dict]  # what `splits` returns
 
 
-def splits(n_train: int, n_test: int, seed: int) -> dict[tuple[str, str], dict]:
+def splits(n_train: int, n_test: int, seed: int) -> Data:
     """Per task: train / validation / test texts and values (disjoint cells)."""
     out, spaces = {}, {}
     for space_name, column in TASKS:
@@ -79,7 +96,14 @@ class PooledRegressor(nn.Module):
         return self.mlp(pooled).squeeze(-1)
 
 
-def fit_regressor(rlm, data, normalize: bool, epochs: int, seed: int, log) -> dict:  # noqa: ANN001
+def corpus_of(data: Data, seed: int) -> list[str]:
+    """What the tokenizer is learned on: unlabeled texts and every task's training texts."""
+    return tokenizer_corpus(seed=seed) + [x for d in data.values() for x in d["train"][0]]
+
+
+def fit_regressor(
+    rlm: Any, data: Data, normalize: bool, epochs: int, seed: int, log: Callable[[str], None]
+) -> dict:
     """Train a pooled MSE head jointly on every task; test predictions per task."""
     torch.manual_seed(seed)
     model = PooledRegressor(rlm.net)
@@ -127,6 +151,7 @@ def fit_regressor(rlm, data, normalize: bool, epochs: int, seed: int, log) -> di
             nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             step += 1
+        # unrounded (not common.rank_scores): it decides early stopping, as when measured
         val = np.mean([spearmanr(predict(t, d["val"][0]), d["val"][1]).statistic
                        for t, d in data.items()])  # fmt: skip
         log(f"  epoch {epoch}: loss {loss.item():.4g}, val rho {val:.3f}")
@@ -141,83 +166,129 @@ def fit_regressor(rlm, data, normalize: bool, epochs: int, seed: int, log) -> di
     return {t: predict(t, d["test"][0]) for t, d in data.items()}
 
 
-def fit_digits(rlm, data, epochs: int, seed: int, log) -> dict:  # noqa: ANN001
+def fit_digits(rlm: Any, data: Data, epochs: int, seed: int, log: Callable[[str], None]) -> dict:
     """Train the RLM (digit decoder) jointly on every task; greedy test predictions."""
 
-    def examples(part: str) -> list[Example]:
-        return [Example(text, (t[1],), (float(v),)) for t, d in data.items()
-                for text, v in zip(*d[part])]  # fmt: skip
+    def rows(part: str) -> list:
+        return [ex for t, d in data.items() for ex in examples(d[part][0], [t[1]], d[part][1])]
 
     cfg = TrainConfig(epochs=epochs, seed=seed)
-    rlm.fit(examples("train"), examples("val"), cfg, log=log, extend_tokenizer=False)
+    rlm.fit(rows("train"), rows("val"), cfg, log=log, extend_tokenizer=False)
     return {
         t: rlm.predict(d["test"][0], [t[1]], k=1, temperature=0.0).median()[:, 0]
         for t, d in data.items()
     }
 
 
+def spearman(preds: dict, data: Data) -> dict[str, float]:
+    """Test Spearman per task, keyed 'space:column'."""
+    return {f"{s}:{c}": rank_scores(preds[(s, c)], data[(s, c)]["test"][1])["spearman"]
+            for s, c in TASKS}  # fmt: skip
+
+
+def settings(args: argparse.Namespace) -> dict[str, int]:
+    """The settings a claim's records depend on, kept at the top of its results file."""
+    return {"train_cells": args.train, "test_cells": args.test, "epochs": args.epochs}
+
+
+def same_settings(old: dict, args: argparse.Namespace) -> bool:
+    """Whether a saved claim run used this run's cells, test cells and epochs."""
+    made = {k: old.get(k) for k in settings(args)}
+    made["test_cells"] = old.get("test_cells", TEST_CELLS)
+    return made == settings(args)
+
+
+def resume_claim(out: str, args: argparse.Namespace) -> list[dict]:
+    """Records an earlier run left in results/OUT.json; exits when it used other settings."""
+    old = load(out)
+    if old and not same_settings(old, args):
+        raise SystemExit(f"{out}.json was made with other cells or epochs: use --out")
+    return resume(out)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Train the heads results/OUT.json lacks (unless --report), then print and draw it."""
+    parser = arguments(__doc__, seeds=(0,), out="claim_heads", epochs=25)
     parser.add_argument("--train", type=int, default=300, help="cells per task (20 %% val)")
-    parser.add_argument("--test", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=25)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--test", type=int, default=TEST_CELLS)
     parser.add_argument("--heads", nargs="+", default=["digits", "mse_raw", "mse_norm"])
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
+    if not args.report:
+        measure(args)
+    report(args.out)
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Train each (head, seed) missing from results/OUT.json and add its record."""
     log = print if args.verbose else (lambda s: None)
     print(f"{len(TASKS)} tasks, {args.train} cells each; {machine()}")
-    records = []
+    records = resume_claim(args.out, args)
     for seed in args.seeds:
+        heads = [h for h in args.heads if not any((r["head"], r["seed"]) == (h, seed)
+                                                  for r in records)]  # fmt: skip
+        if not heads:
+            continue
         data = splits(args.train, args.test, seed)
-        corpus = tokenizer_corpus(seed=seed) + [x for d in data.values() for x in d["train"][0]]
-        for head in args.heads:
+        corpus = corpus_of(data, seed)
+        for head in heads:
             start = time.perf_counter()
             # the same tokenizer and initial weights for every head
-            rlm = RegressionLanguageModel.create(corpus, seed=seed, device="cpu", **SIZES)
+            rlm = fresh_rlm(corpus, seed, **SIZES)
             if head == "digits":
                 preds = fit_digits(rlm, data, args.epochs, seed, log)
             else:
                 preds = fit_regressor(rlm, data, head == "mse_norm", args.epochs, seed, log)
             seconds = time.perf_counter() - start
-            rhos = {}
-            for space_name, column in TASKS:
-                truth = data[(space_name, column)]["test"][1]
-                rho = spearmanr(preds[(space_name, column)], truth).statistic
-                rhos[f"{space_name}:{column}"] = float(rho)
+            rhos = spearman(preds, data)
             mean = float(np.mean(list(rhos.values())))
-            records.append(
-                {"head": head, "seed": seed, "spearman": rhos, "mean": mean, "seconds": seconds}
-            )
+            record = {"head": head, "seed": seed, "spearman": rhos, "mean": mean,
+                      "seconds": seconds}  # fmt: skip
+            records = add_record(args.out, record, ("head", "seed"), machine=machine(),
+                                 tasks=TASKS, **settings(args))  # fmt: skip
             detail = " ".join(f"{k.split(':')[1]} {v:.3f}" for k, v in rhos.items())
             print(
                 f"seed {seed} {head:9} mean rho {mean:.3f} ({seconds:.0f}s)  {detail}", flush=True
             )
-    save("claim_heads", {"machine": machine(), "records": records, "tasks": TASKS,
-                         "train_cells": args.train, "test_cells": args.test,
-                         "epochs": args.epochs})  # fmt: skip
-    plot(records)
 
 
-def plot(records: list[dict]) -> None:
-    """Mean Spearman per head (bars), with the per-task values as dots."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def report(out: str) -> None:
+    """Print the table and draw results/OUT.png from results/OUT.json alone."""
+    saved = load(out)
+    records = saved.get("records", [])
+    if not records:
+        print(f"no records in {out}.json")
+        return
     heads = list(dict.fromkeys(r["head"] for r in records))
-    fig, ax = plt.subplots(figsize=(4.5, 3))
-    for i, head in enumerate(heads):
-        rows = [r for r in records if r["head"] == head]
-        ax.bar(i, np.mean([r["mean"] for r in rows]), color="tab:blue", alpha=0.6)
-        vals = [v for r in rows for v in r["spearman"].values()]
-        ax.scatter(np.full(len(vals), i) + np.linspace(-0.2, 0.2, len(vals)), vals, s=8, c="k")
-    ax.set_xticks(range(len(heads)), heads)
-    ax.set_ylabel("test Spearman (per task; bar: mean)")
-    ax.set_ylim(0, 1)
-    fig.tight_layout()
-    fig.savefig(RESULTS / "claim_heads.png", dpi=110)
+    seeds = sorted({r["seed"] for r in records})
+
+    def line(label: str, value: Callable[[dict], float], fmt: str = "10.3f") -> None:
+        means = [np.mean([value(r) for r in records if r["head"] == h]) for h in heads]
+        print(f"{label:28}" + "".join(f"{m:{fmt}}" for m in means))
+
+    print(f"\ntest Spearman per task (mean over seeds {seeds})")
+    print(f"{'task':28}" + "".join(f"{h:>10}" for h in heads))
+    tasks = [f"{space}:{column}" for space, column in saved.get("tasks", TASKS)]
+    for task in tasks:
+        line(task, lambda r, task=task: r["spearman"][task])
+    line("mean", lambda r: r["mean"])
+    line("training minutes", lambda r: r["seconds"] / 60, "10.0f")
+    plot(records, out, tasks)
+
+
+def plot(records: list[dict], out: str, tasks: list[str]) -> None:
+    """Mean Spearman per head (bars), with the per-task values as dots in task order."""
+    heads = list(dict.fromkeys(r["head"] for r in records))
+    with figure(out, size=(4.5, 3)) as (ax,):
+        for i, head in enumerate(heads):
+            rows = [r for r in records if r["head"] == head]
+            ax.bar(i, np.mean([r["mean"] for r in rows]), color="tab:blue", alpha=0.6)
+            vals = [r["spearman"][t] for r in rows for t in tasks]
+            ax.scatter(np.full(len(vals), i) + np.linspace(-0.2, 0.2, len(vals)), vals, s=8,
+                       c="k")  # fmt: skip
+        ax.set_xticks(range(len(heads)), heads)
+        ax.set_ylabel("test Spearman (per task; bar: mean)")
+        ax.set_ylim(0, 1)
 
 
 if __name__ == "__main__":
