@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.claim_heads import SIZES
+from benchmarks.claims import SIZES
 from benchmarks.common import (
     add_record,
     arguments,

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.claim_heads import (
+from benchmarks.claims import (
     SIZES,
     TASKS,
     corpus_of,

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.claim_heads import SIZES, resume_claim, settings
+from benchmarks.claims import SIZES, resume_claim, settings
 from benchmarks.common import (
     add_record,
     arguments,

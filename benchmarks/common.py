@@ -18,7 +18,6 @@ import argparse
 import fcntl
 import json
 import platform
-import resource
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,11 +71,6 @@ def arguments(
 def machine() -> str:
     """One line naming the machine a figure was measured on."""
     return f"{platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}"
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --- checkpoints and splits --------------------------------------------------------------
@@ -188,6 +182,33 @@ def fit_rlm(
     )
     quiet = log or (lambda line: None)
     return rlm.fit(rows[n_val:], rows[:n_val], cfg, log=quiet, extend_tokenizer=extend_tokenizer)
+
+
+def train_from_scratch(
+    texts: Sequence[str],
+    cols: np.ndarray,
+    targets: Sequence[str],
+    train: np.ndarray,
+    seed: int,
+    cfg: Any,
+    log: Any,
+    **create: Any,
+) -> tuple[Any, Any]:
+    """The from-scratch recipe of the surrogate-quality table and its ablation: a fresh RLM
+    (tokenizer learned on unlabeled texts and the training texts) trained on rows ``train``
+    with a seeded 20 % (at least 4) validating, under the caller's TrainConfig ``cfg``;
+    ``cols[r]`` holds row r's values of ``targets``. Returns the model and its TrainResult."""
+    from searchlab.rlm.pretrain import tokenizer_corpus
+
+    order = np.random.default_rng(seed).permutation(len(train))
+    n_val = max(4, int(round(0.2 * len(train))))
+    val_rows, train_rows = train[order[:n_val]], train[order[n_val:]]
+    rlm = fresh_rlm(tokenizer_corpus(seed=seed) + [texts[r] for r in train], seed, **create)
+
+    def rows(part: np.ndarray) -> list[Any]:
+        return examples([texts[r] for r in part], targets, cols[part])
+
+    return rlm, rlm.fit(rows(train_rows), rows(val_rows), cfg, log=log)
 
 
 # --- rank scores --------------------------------------------------------------------------

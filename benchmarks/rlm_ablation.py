@@ -10,7 +10,7 @@ decoded per number), ``digit_sigma`` (ordinal soft targets for mantissa digits),
 of the averaged weights that are validated and kept), ``dropout``, ``lr``, ``epochs``,
 ``d_model``, ``enc_layers``, ``members`` (an ensemble: that many models of seeds s, s+1000, ...,
 each with its own early-stopping cells, predictions averaged). Everything else is the
-``surrogate_quality`` RLM recipe (``train_from_scratch``): split
+``surrogate_quality`` RLM recipe (``benchmarks.common.train_from_scratch``): split
 ``default_rng(seed).permutation(15625)``, 20 % of the training cells held out for early
 stopping, at least 1,500 optimizer steps. Measures Kendall tau per target on the test cells, of
 the greedy digits and of the mean of 32 samples at temperature 1. Each (variant, seed, n,
@@ -40,8 +40,8 @@ from benchmarks.common import (
     nb201_split,
     rank_scores,
     resume,
+    train_from_scratch,
 )
-from benchmarks.surrogate_quality import train_from_scratch
 from searchlab import load_space
 from searchlab.rlm.train import TrainConfig, TrainResult
 

@@ -24,7 +24,7 @@ true cifar10 accuracy on its first seed and largest size (the predictions are no
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,18 +34,16 @@ from benchmarks.common import (
     add_record,
     arguments,
     candidates,
-    examples,
     figure,
-    fresh_rlm,
     load,
     machine,
     nb201_split,
     rank_scores,
     resume,
+    train_from_scratch,
 )
 from searchlab import load_space
-from searchlab.rlm.pretrain import tokenizer_corpus
-from searchlab.rlm.train import TrainConfig, TrainResult
+from searchlab.rlm.train import TrainConfig
 
 TARGETS = [
     "acc_cifar10_test",
@@ -57,31 +55,6 @@ TARGETS = [
 ESTIMATORS = ("rlm_greedy", "rlm_median8")  # rows of their own, read off the `rlm` model
 IDENT = ("method", "n_train", "seed", "target", "n_test")
 NOTE = "RLM trained from scratch; no pretrained checkpoint"
-
-
-def train_from_scratch(
-    texts: Sequence[str],
-    cols: np.ndarray,
-    targets: Sequence[str],
-    train: np.ndarray,
-    seed: int,
-    cfg: TrainConfig,
-    log: Callable[[str], None],
-    **create: Any,
-) -> tuple[Any, TrainResult]:
-    """A fresh RLM trained on rows ``train`` with a seeded 20 % (at least 4) validating."""
-    # not common.fit_rlm: this recipe always validates on at least 4 cells, learns its
-    # tokenizer on the training texts too and takes its TrainConfig from the caller; the
-    # README's surrogate figures and the ablation were measured with it
-    order = np.random.default_rng(seed).permutation(len(train))
-    n_val = max(4, int(round(0.2 * len(train))))
-    val_rows, train_rows = train[order[:n_val]], train[order[n_val:]]
-    rlm = fresh_rlm(tokenizer_corpus(seed=seed) + [texts[r] for r in train], seed, **create)
-
-    def rows(part: np.ndarray) -> list:
-        return examples([texts[r] for r in part], targets, cols[part])
-
-    return rlm, rlm.fit(rows(train_rows), rows(val_rows), cfg, log=log)
 
 
 def rlm_fit_predict(

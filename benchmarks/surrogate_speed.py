@@ -14,6 +14,7 @@ only the decoder loop and saves results/OUT_decoder.{json,png}.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import time
 from typing import Any
@@ -146,7 +147,7 @@ def measure(rlm: Any, ident: str, args: argparse.Namespace) -> dict[str, Any]:
         "identical_samples": bool(np.array_equal(samples[True], samples[False])),
         "train_examples": len(examples),
         "train_examples_per_s": train_rate,
-        "peak_rss_mib": common.peak_rss_mb(),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "n": args.n,
         "k": args.k,
         "batch": args.batch,

@@ -1,6 +1,7 @@
 """The benchmark harness: shared flags, fair checkpoints, resumable results, figures, fitting."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -68,12 +69,19 @@ def test_nb201_split_is_seeded_and_disjoint():
     assert not set(train) & set(test)
 
 
-def test_held_out_refuses_a_column_the_checkpoint_saw_and_splits_the_rest():
+def test_held_out_refuses_a_column_the_checkpoint_saw_and_splits_the_rest(monkeypatch):
     with pytest.raises(SystemExit, match="saw \\['acc_cifar100_test'\\]"):
         common.held_out("default", ["acc_cifar100_test"])
+    # the table's rows stand in by their keys: three of the checkpoint's test keys, two others
+    from searchlab.rlm.checkpoint import checkpoint_path
+    from searchlab.rlm.regressor import RegressionLanguageModel
+
+    card = RegressionLanguageModel.load(checkpoint_path("default"), device="cpu").card
+    test_keys = card["held_out"]["nb201"]["test_keys"][:3]
+    rows = [SimpleNamespace(key=k) for k in ["a", test_keys[0], "b", *test_keys[1:]]]
+    monkeypatch.setattr(common, "candidates", lambda space: rows)
     held = common.held_out("default", ["acc_cifar10_test"])
-    assert len(held.test) + len(held.pool) == common.NB201_CELLS
-    assert not set(held.test) & set(held.pool)
+    assert held.test.tolist() == [1, 3, 4] and held.pool.tolist() == [0, 2]
     assert not held.rlm.seen_keys("acc_cifar10_test")
 
 
