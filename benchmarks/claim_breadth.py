@@ -36,10 +36,10 @@ from benchmarks.common import (
     figure,
     fit_rlm,
     fresh_rlm,
-    load,
     machine,
     rank_scores,
     resume,
+    saved,
 )
 from searchlab import load_space
 from searchlab.rlm.pretrain import tokenizer_corpus
@@ -152,10 +152,7 @@ def measure(args: argparse.Namespace) -> None:
 
 def report(out: str) -> None:
     """Print the table and draw results/OUT.png from results/OUT.json alone."""
-    records = load(out).get("records", [])
-    if not records:
-        print(f"no records in {out}.json")
-        return
+    records = saved(out)["records"]
     breadths = sorted({r["breadth"] for r in records})  # 0 (random initialization) first
     shots = sorted({r["shots"] for r in records})
     seeds = sorted({r["seed"] for r in records})

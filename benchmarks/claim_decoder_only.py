@@ -39,7 +39,7 @@ from benchmarks.claims import (
     spearman,
     splits,
 )
-from benchmarks.common import add_record, arguments, figure, fresh_rlm, load, machine
+from benchmarks.common import add_record, arguments, figure, fresh_rlm, load, machine, saved
 from searchlab.rlm.model import EncoderLayer, RlmConfig, RlmNetwork
 
 ARCHS = ("encoder-decoder", "decoder-only")
@@ -220,11 +220,8 @@ def measured(args: argparse.Namespace) -> list[dict]:
 
 def report(out: str) -> None:
     """Print the table and draw results/OUT.png from results/OUT.json alone."""
-    saved = load(out)
-    records = saved.get("records", [])
-    if not records:
-        print(f"no records in {out}.json")
-        return
+    payload = saved(out)
+    records = payload["records"]
     archs = [a for a in ARCHS if any(r["arch"] == a for r in records)]
     width = 38
 
@@ -237,7 +234,7 @@ def report(out: str) -> None:
     seeds = sorted({r["seed"] for r in records})
     print(f"\ntest Spearman per task (mean over seeds {seeds})")
     line("task", [f"{a} ({size(records, a)})" for a in archs])
-    for task in (f"{space}:{column}" for space, column in saved.get("tasks", TASKS)):
+    for task in (f"{space}:{column}" for space, column in payload.get("tasks", TASKS)):
         line(task, [f"{mean(a, lambda r, task=task: r['spearman'][task]):.3f}" for a in archs])
     line("mean", [f"{mean(a, lambda r: r['mean']):.3f}" for a in archs])
     line("training minutes", [f"{mean(a, lambda r: r['seconds']) / 60:.0f}" for a in archs])

@@ -49,8 +49,8 @@ from benchmarks.common import (
     arguments,
     figure,
     fresh_rlm,
-    load,
     machine,
+    saved,
 )
 from searchlab.rlm.train import TrainConfig
 
@@ -185,11 +185,8 @@ def measure(args: argparse.Namespace) -> None:
 
 def report(out: str) -> None:
     """Print the table and draw results/OUT.png from results/OUT.json alone."""
-    saved = load(out)
-    records = saved.get("records", [])
-    if not records:
-        print(f"no records in {out}.json")
-        return
+    payload = saved(out)
+    records = payload["records"]
     heads = list(dict.fromkeys(r["head"] for r in records))
     seeds = sorted({r["seed"] for r in records})
 
@@ -199,7 +196,7 @@ def report(out: str) -> None:
 
     print(f"\ntest Spearman per task (mean over seeds {seeds})")
     print(f"{'task':28}" + "".join(f"{h:>10}" for h in heads))
-    tasks = [f"{space}:{column}" for space, column in saved.get("tasks", TASKS)]
+    tasks = [f"{space}:{column}" for space, column in payload.get("tasks", TASKS)]
     for task in tasks:
         line(task, lambda r, task=task: r["spearman"][task])
     line("mean", lambda r: r["mean"])

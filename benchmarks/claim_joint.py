@@ -35,9 +35,9 @@ from benchmarks.common import (
     examples,
     figure,
     fresh_rlm,
-    load,
     machine,
     rank_scores,
+    saved,
 )
 from searchlab import load_space
 from searchlab.core.pareto import fitness_order, front_mask, hypervolume
@@ -168,10 +168,7 @@ def tops_of(records: list[dict]) -> list[str]:
 
 def report(out: str) -> None:
     """Print the table and draw results/OUT.png from results/OUT.json alone."""
-    records = load(out).get("records", [])
-    if not records:
-        print(f"no records in {out}.json")
-        return
+    records = saved(out)["records"]
     tops = tops_of(records)
     seeds = sorted({r["seed"] for r in records})
     print(f"\ntest Spearman and hypervolume ratio (mean over seeds {seeds})")

@@ -107,10 +107,8 @@ def measure(args: argparse.Namespace) -> None:
 
 def report(out: str) -> None:
     """Print the means over seeds and draw results/{out}.png from results/{out}.json alone."""
-    saved = common.load(out)
-    records = saved.get("records", [])
-    if not records:
-        raise SystemExit(f"no records in results/{out}.json: run without --report first")
+    saved = common.saved(out)
+    records = saved["records"]
     groups = list(dict.fromkeys((r["column"], r["setting"]) for r in records))
     print(f"\n{saved.get('checkpoint')}, k={saved.get('k')}: means over seeds")
     print(f"{'column':20} {'model':16} seeds  spread~error rho  coverage 50/80/90  prediction rho")

@@ -263,6 +263,14 @@ def load(name: str) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def saved(name: str) -> dict[str, Any]:
+    """results/NAME.json with its records; exits when it holds none (nothing measured yet)."""
+    payload = load(name)
+    if not payload.get("records"):
+        raise SystemExit(f"no records in results/{name}.json: run without --report first")
+    return payload
+
+
 def resume(name: str, **same: Any) -> list[dict]:
     """Records already in results/NAME.json, made under the same top-level settings ``same``
     (such as the checkpoint); exits when the file was made under others."""

@@ -174,10 +174,8 @@ def summarize(records: list[dict]) -> None:
 
 def report(out: str) -> None:
     """Print the tables and draw results/{out}.png from results/{out}.json alone."""
-    saved = common.load(out)
-    records = saved.get("records", [])
-    if not records:
-        raise SystemExit(f"no records in results/{out}.json: run without --report first")
+    saved = common.saved(out)
+    records = saved["records"]
     summarize(records)
     columns, methods, shots = axes_of(records)
     title = f"few-shot transfer, checkpoint {saved.get('checkpoint')}"

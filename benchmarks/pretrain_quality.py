@@ -150,9 +150,7 @@ def proxy(
 
 def report(out: str) -> None:
     """Print every record and draw results/{out}.png from results/{out}.json alone."""
-    records = common.load(out).get("records", [])
-    if not records:
-        raise SystemExit(f"no records in results/{out}.json: run without --report first")
+    records = common.saved(out)["records"]
     for ident in dict.fromkeys(r["checkpoint"] for r in records):
         print(f"\n{ident}")
         for record in (r for r in records if r["checkpoint"] == ident):

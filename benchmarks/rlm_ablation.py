@@ -35,11 +35,11 @@ from benchmarks.common import (
     arguments,
     candidates,
     figure,
-    load,
     machine,
     nb201_split,
     rank_scores,
     resume,
+    saved,
     train_from_scratch,
 )
 from searchlab import load_space
@@ -169,10 +169,7 @@ def measure(args: argparse.Namespace) -> None:
 
 def report(out: str) -> None:
     """Print the table and draw results/OUT.png from results/OUT.json alone."""
-    records = load(out).get("records", [])
-    if not records:
-        print(f"no records in {out}.json")
-        return
+    records = saved(out)["records"]
     for group in groups(records):
         summarize(group)
     plot(records, out)

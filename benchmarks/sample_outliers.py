@@ -68,10 +68,8 @@ def measure(args: argparse.Namespace) -> None:
 
 def report(out: str) -> None:
     """Print each (seed, column)'s wild samples from results/{out}.json alone."""
-    saved = common.load(out)
-    records = saved.get("records", [])
-    if not records:
-        raise SystemExit(f"no records in results/{out}.json: run without --report first")
+    saved = common.saved(out)
+    records = saved["records"]
     print(f"checkpoint {saved.get('checkpoint')}")
     for r in records:
         print(

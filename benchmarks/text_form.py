@@ -152,10 +152,8 @@ def measure(args: argparse.Namespace) -> None:
 
 def report(out: str) -> None:
     """Print tau per method and draw results/{out}.png from results/{out}.json alone."""
-    saved = common.load(out)
-    records = saved.get("records", [])
-    if not records:
-        raise SystemExit(f"no records in results/{out}.json: run without --report first")
+    saved = common.saved(out)
+    records = saved["records"]
     methods = list(dict.fromkeys(r["method"] for r in records))
     print(f"\n{COLUMN}: Kendall tau on the held-out test cells")
     for method in methods:
