@@ -33,9 +33,6 @@ RESULTS = Path(__file__).parent / "results"
 NB201_CELLS = 15625
 
 
-# --- arguments ---------------------------------------------------------------------------
-
-
 def arguments(
     doc: str | None,
     *,
@@ -47,7 +44,7 @@ def arguments(
 ) -> argparse.ArgumentParser:
     """The parser every benchmark starts from: its docstring as help, and the shared flags."""
     parser = argparse.ArgumentParser(
-        description=(doc or "").split("\n\n")[0],
+        description=doc,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=list(seeds))
@@ -71,9 +68,6 @@ def arguments(
 def machine() -> str:
     """One line naming the machine a figure was measured on."""
     return f"{platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}"
-
-
-# --- checkpoints and splits --------------------------------------------------------------
 
 
 @dataclass
@@ -121,9 +115,6 @@ def nb201_split(
     perm = np.random.default_rng(seed).permutation(NB201_CELLS)
     test = perm[n_train:] if n_test is None else perm[n_train : n_train + n_test]
     return perm[:n_train], test
-
-
-# --- fitting ------------------------------------------------------------------------------
 
 
 def fresh_rlm(corpus: Sequence[str], seed: int, like: Any = None, **settings: Any) -> Any:
@@ -211,18 +202,12 @@ def train_from_scratch(
     return rlm, rlm.fit(rows(train_rows), rows(val_rows), cfg, log=log)
 
 
-# --- rank scores --------------------------------------------------------------------------
-
-
 def rank_scores(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """Kendall tau and Spearman rho of predictions against the truth, to four places."""
     return {
         "kendall": round(float(kendalltau(pred, truth).statistic), 4),
         "spearman": round(float(spearmanr(pred, truth).statistic), 4),
     }
-
-
-# --- figures ------------------------------------------------------------------------------
 
 
 @contextmanager
@@ -244,9 +229,6 @@ def figure(
     fig.savefig(RESULTS / f"{name}.png", dpi=110)
     plt.close(fig)
     print(f"figure: {RESULTS / name}.png")
-
-
-# --- resumable results --------------------------------------------------------------------
 
 
 def save(name: str, payload: dict[str, Any]) -> Path:
