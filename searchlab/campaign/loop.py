@@ -43,6 +43,7 @@ import numpy as np
 from searchlab.campaign import resume, round_log, screening, upkeep
 from searchlab.campaign.acquisition import default_acquisition, make_acquisition
 from searchlab.campaign.round_log import RoundLog
+from searchlab.campaign.settings import CampaignSettings
 from searchlab.campaign.trust import TrustRule
 from searchlab.core.candidate import Candidate
 from searchlab.core.objectives import Objectives
@@ -51,34 +52,6 @@ from searchlab.store.claims import Heartbeat, round_key
 from searchlab.store.study import CampaignStore
 from searchlab.strategies.base import Strategy
 from searchlab.verifiers.base import Verifier
-
-
-@dataclass
-class CampaignSettings:
-    """How a round runs: pool size, batch, samples, acquisition, fine-tuning cadence."""
-
-    pool: int = 250  #: candidates the strategy proposes per round
-    batch: int = 10  #: candidates verified per round
-    k: int = 8  #: surrogate samples per candidate
-    initial: int = 5  #: first verifications chosen without the surrogate
-    finetune_every: int = 20  #: fine-tune after this many new verified values
-    acquisition: str | None = None  #: None: "ei" for one objective, "ehvi" for several
-    seed: int = 0
-    heartbeat: float = 10.0  #: seconds between heartbeats on claims being verified
-    #: "measured": the surrogate picks the share of each batch its health earns
-    #: (:mod:`~searchlab.campaign.trust`), the strategy the rest; "always": the surrogate picks
-    #: it all
-    trust: str = "measured"
-    #: rank an objective by params or FLOPs where they rank it better than the surrogate
-    cheap_rankers: bool = True
-
-    def __post_init__(self) -> None:
-        if self.trust not in TRUST_MODES:
-            raise ValueError(f"rounds.trust must be one of {list(TRUST_MODES)}, got {self.trust!r}")
-
-
-#: the ways a round splits its batch between the surrogate and the strategy
-TRUST_MODES = ("measured", "always")
 
 
 @dataclass

@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from searchlab.campaign.loop import Campaign, CampaignSettings
+from searchlab.campaign.loop import Campaign
+from searchlab.campaign.settings import CampaignSettings
 from searchlab.core.objectives import Objectives
 
 

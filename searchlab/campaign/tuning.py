@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from searchlab.campaign.loop import CampaignSettings
 from searchlab.campaign.parts import assemble
+from searchlab.campaign.settings import CampaignSettings
 from searchlab.core.config_space import ConfigSpace
 from searchlab.core.objectives import Objectives
 from searchlab.core.pareto import front_mask
