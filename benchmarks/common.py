@@ -108,6 +108,18 @@ def candidates(space: str = "nb201") -> tuple[Any, ...]:
     return tuple(load_space(space).benchmark().candidates())
 
 
+@cache
+def nb201_yaml_space() -> tuple[Any, list[str]]:
+    """NB201 written as a configuration: a space of one categorical parameter per cell edge
+    (``edge_i_j``, the six operations), and the parameters' names in the genotype's order."""
+    from searchlab.core.config_space import ConfigSpace
+    from spaces.nb201 import EDGES, OPS
+
+    names = [f"edge_{i}_{j}" for i, j in EDGES]
+    params = {n: {"type": "categorical", "choices": list(OPS)} for n in names}
+    return ConfigSpace(params, name="nb201_yaml"), names
+
+
 def nb201_split(
     seed: int, n_train: int, n_test: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -246,10 +258,11 @@ def load(name: str) -> dict[str, Any]:
 
 
 def saved(name: str) -> dict[str, Any]:
-    """results/NAME.json with its records; exits when it holds none (nothing measured yet)."""
+    """results/NAME.json; exits when nothing was measured into it yet (no file, or a file of
+    records with none)."""
     payload = load(name)
-    if not payload.get("records"):
-        raise SystemExit(f"no records in results/{name}.json: run without --report first")
+    if not payload or ("records" in payload and not payload["records"]):
+        raise SystemExit(f"nothing measured in results/{name}.json: run without --report first")
     return payload
 
 

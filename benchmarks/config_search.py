@@ -49,20 +49,15 @@ KEY = ("problem", "method", "seed", "budget")
 
 
 @cache
-def _nb201() -> tuple[Any, Any]:
-    from spaces.nb201 import EDGES, OPS
-
-    space = searchlab.load_space("nb201")
-    params = {f"edge_{i}_{j}": {"type": "categorical", "choices": list(OPS)} for i, j in EDGES}
-    return space, ConfigSpace(params, name="nb201_yaml")
+def _nb201() -> Any:
+    """The NB201 space whose bundled benchmark answers ``nb201_yaml`` (built once)."""
+    return searchlab.load_space("nb201")
 
 
 def nb201_yaml(config: dict[str, Any]) -> dict[str, float]:
     """cifar10 test accuracy of the NB201 cell a configuration names (bundled benchmark)."""
-    from spaces.nb201 import EDGES
-
-    space, _ = _nb201()
-    cell = space.candidate([config[f"edge_{i}_{j}"] for i, j in EDGES])
+    space = _nb201()
+    cell = space.candidate([config[name] for name in common.nb201_yaml_space()[1]])
     return {
         "acc_cv": float(space.benchmark().lookup(cell, ["acc_cifar10_test"])["acc_cifar10_test"])
     }
@@ -71,7 +66,7 @@ def nb201_yaml(config: dict[str, Any]) -> dict[str, float]:
 def problem(name: str) -> tuple[ConfigSpace, Callable[[dict], dict]]:
     """A problem's space and objective (every objective returns ``acc_cv``, maximized)."""
     if name == "nb201_yaml":
-        return _nb201()[1], nb201_yaml
+        return common.nb201_yaml_space()[0], nb201_yaml
     return ConfigSpace(file=CONF / f"{name}.yaml"), getattr(examples, name)
 
 
@@ -136,9 +131,7 @@ def main() -> None:
 
 def report(out: str) -> None:
     """The table per budget and the figure, from results/OUT.json alone."""
-    payload = common.load(out)
-    if not payload:
-        raise SystemExit(f"no results/{out}.json: run without --report first")
+    payload = common.saved(out)
     print(f"checkpoint {payload['checkpoint']}")
     runs: dict[tuple[int, str], dict[str, list[dict]]] = {}  # (budget, problem) -> method -> runs
     order = {name: i for i, name in enumerate(PROBLEMS)}

@@ -148,7 +148,7 @@ def ground_truth() -> dict:
     F = objectives.to_min(
         [{n: table.column(n)[i] for n in spec["names"]} for i in range(len(table))]
     )
-    front = {c.key for c, m in zip(table.candidates(), front_mask(F)) if m}
+    front = {c.key for c in table.candidates(np.flatnonzero(front_mask(F)))}
     hv = hypervolume(F, objectives.reference_min())
     return {"optimum": float(table.column("acc_cifar10_test").max()), "front": front, "hv": hv}
 
@@ -189,9 +189,7 @@ def _brief(rec: dict) -> str:
 
 def report(out: str) -> None:
     """Both tables, the never-worse check and the figure, from results/OUT.json alone."""
-    payload = common.load(out)
-    if not payload:
-        raise SystemExit(f"no results/{out}.json: run without --report first")
+    payload = common.saved(out)
     top = f"optimum {payload['optimum']}, true front {payload['front_cells']} cells"
     print(f"{top}; checkpoint {payload['checkpoint']}")
     # task -> method -> runs, in the order of TASKS and METHODS, by seed (the bootstrap of the

@@ -157,14 +157,6 @@ def measure(rlm: Any, ident: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _saved(name: str) -> dict[str, Any]:
-    """results/NAME.json, or exit saying how to make it."""
-    payload = common.load(name)
-    if not payload:
-        raise SystemExit(f"no results/{name}.json: run without --report to measure")
-    return payload
-
-
 def _decoder_rows(r: dict[str, Any]) -> list[tuple[str, Any, float, float]]:
     """(objectives, decoder steps or '?', cached s, uncached s) per objective count."""
     steps = r.get("decoder_steps", {})  # recorded since the harness; '?' in older files
@@ -188,7 +180,7 @@ def _decoder_panel(ax: Any, r: dict[str, Any]) -> None:
 
 def report(name: str) -> None:
     """Print the speed table and draw its figure from results/NAME.json alone."""
-    r = _saved(name)
+    r = common.saved(name)
     print(f"checkpoint {r['checkpoint']}; {r['machine']}")
     spaces = sorted(r["tokens"], key=lambda s: (s != "nb201", s))  # the README's order
     tokens = " / ".join(f"{r['tokens'][s]['median']:.0f}, {r['tokens'][s]['max']}" for s in spaces)
@@ -235,7 +227,7 @@ def report(name: str) -> None:
 
 def report_decoder(name: str) -> None:
     """Print the decoder-alone table and draw its figure from results/NAME.json alone."""
-    r = _saved(name)
+    r = common.saved(name)
     print(f"checkpoint {r['checkpoint']}; {r['machine']}; {r['n']} candidates x k={r['k']}")
     print("| objectives decoded | decoder steps | cached | uncached | speed-up |")
     print("|---|---|---|---|---|")

@@ -36,7 +36,6 @@ import torch
 
 from benchmarks import common
 from benchmarks.baselines import fit_predict
-from searchlab.core.config_space import ConfigSpace
 
 COLUMN = "acc_cifar10_test"
 FORMS = ("onnx", "yaml")
@@ -45,12 +44,7 @@ INITS = ("scratch", "checkpoint")
 
 def yaml_texts(genotypes: list[tuple[str, ...]]) -> list[str]:
     """The canonical YAML text of each cell: one categorical parameter per edge."""
-    from spaces.nb201 import EDGES, OPS
-
-    names = [f"edge_{i}_{j}" for i, j in EDGES]
-    config = ConfigSpace(
-        {n: {"type": "categorical", "choices": list(OPS)} for n in names}, name="nb201_yaml"
-    )
+    config, names = common.nb201_yaml_space()
     return [config.candidate(dict(zip(names, g, strict=True))).text for g in genotypes]
 
 

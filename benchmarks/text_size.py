@@ -65,9 +65,7 @@ def measure(n: int, seed: int) -> dict[str, Any]:
 
 def report(name: str) -> None:
     """Print the text-size table and draw its figure from results/NAME.json alone."""
-    r = common.load(name)
-    if not r:
-        raise SystemExit(f"no results/{name}.json: run without --report to measure")
+    r = common.saved(name)
     n, spaces = r["n"], r["spaces"]
     print(f"{n} samples per space, seed {r['seed']}; {r['machine']}")
     print(

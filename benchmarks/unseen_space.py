@@ -109,9 +109,7 @@ def groups(records: list[dict]) -> dict[tuple[str, int], dict[str, dict[int, dic
 
 def report(out: str) -> None:
     """The table per (strategy, budget) and the figure, from results/OUT.json alone."""
-    payload = common.load(out)
-    if not payload:
-        raise SystemExit(f"no results/{out}.json: run without --report first")
+    payload = common.saved(out)
     print(f"checkpoint {payload['checkpoint']}; training {payload['training']}")
     found = groups(payload["records"])
     for (strategy, budget), arms in found.items():

@@ -83,18 +83,10 @@ def train(cells: int, seeds: list[int]) -> dict[str, Any]:
     }
 
 
-def _saved(name: str) -> dict[str, Any]:
-    """results/NAME.json, or exit saying how to make it."""
-    payload = common.load(name)
-    if not payload:
-        raise SystemExit(f"no results/{name}.json: run without --report to measure")
-    return payload
-
-
 def report_latency(name: str) -> None:
     """Print the latency figures and draw them from results/NAME.json alone: measured against
     each column per cell where the file holds per-cell values, else the Spearman values."""
-    r = _saved(name)
+    r = common.saved(name)
     m = r["machine"]
     print(
         f"{r['cells']} NB201 cells ({m.get('cpu')}, onnxruntime {m.get('onnxruntime')}, batch "
@@ -124,7 +116,7 @@ def report_latency(name: str) -> None:
 def report_train(name: str) -> None:
     """Print the training-signal figures and draw them from results/NAME.json alone: digits
     against cifar10 accuracy per cell where the file holds them, else the two spreads."""
-    r = _saved(name)
+    r = common.saved(name)
     seed_std = r["seed_spread_std"]
     print(
         f"{r['cells']} cells x {len(r['seeds'])} seeds, {r['seconds_per_cell']:.1f} s per cell "

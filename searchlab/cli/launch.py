@@ -20,8 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from searchlab.campaign.loop import Campaign, CampaignSettings, RoundLog
+from searchlab.campaign.loop import Campaign, RoundLog
 from searchlab.campaign.parts import Parts, assemble
+from searchlab.campaign.settings import CampaignSettings
 from searchlab.core.objectives import Objectives
 from searchlab.store.study import CampaignStore
 
